@@ -53,6 +53,7 @@ fact('cluster.slotsTotal', 'number', 'count', 'latest', 'Task slots in the clust
 fact('cluster.slotsAvailable', 'number', 'count', 'latest', 'Free task slots in the cluster');
 fact('cluster.pendingTaskManagers', 'number', 'count', 'latest', 'TaskManagers requested but not yet registered');
 gauge('cluster.jobManager.heapUsedRatio', 'ratio', 'latest', 'JobManager heap used / heap max', ['short']);
+counted('cluster.taskManagersLost', 'TaskManagers that disappeared from the cluster (a restarted TaskManager comes back under a new id)', ['medium', 'long']);
 
 // ── job ─────────────────────────────────────────────────────────────────────────────────────
 fact('job.state', 'string', 'text', 'latest', 'Flink job status (RUNNING, RESTARTING, FAILING, ...)');
@@ -126,7 +127,6 @@ gauge('taskmanager.gcTimeRatio', 'ratio', 'latest', 'Share of wall time spent in
 fact('taskmanager.cpuLoad', 'number', 'ratio', 'latest', 'JVM process CPU load 0-1');
 fact('taskmanager.heartbeatAge', 'number', 's', 'latest', 'Seconds since the TaskManager last heartbeated');
 fact('taskmanager.freeSlots', 'number', 'count', 'latest', 'Free slots on this TaskManager');
-counted('taskmanager.lost', 'Times this TaskManager disappeared from the cluster', ['medium', 'long']);
 
 // ── node ────────────────────────────────────────────────────────────────────────────────────
 gauge('node.cpuStealRatio', 'ratio', 'avg', 'CPU time stolen by the hypervisor', ['short']);

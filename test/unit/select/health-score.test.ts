@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import type { Finding, FindingRecord, Severity } from '../../../src/domain/index.js';
+import {
+  compareForFirstAction,
+  firstAction,
+  healthScore,
+  MAX_FINGERPRINTS_PER_RULE,
+  riskOf,
+} from '../../../src/agents/select/health-score.js';
+
+const MIN = 60_000;
+const NOW = Date.UTC(2026, 10, 11, 0, 30);
+const WINDOW = 30 * MIN;
+
+/** A record of `rule` on `subject` that was last firing at `lastFiringAt` with `severity`. */
+function rec(rule: string, subject: string, severity: Severity, lastFiringAt: number): Pick<FindingRecord, 'fingerprint' | 'rule' | 'lastFiringAtBySeverity'> {
+  return { fingerprint: `job|${rule}|vertex|${subject}`, rule, lastFiringAtBySeverity: { [severity]: lastFiringAt } };
+}
+
+function finding(p: Partial<Finding> & Pick<Finding, 'rule' | 'severity'>): Finding {
+  return {
+    fingerprint: `job|${p.rule}|vertex|${p.subject?.id ?? 'v'}`,
+    ruleVersion: 1,
+    category: 'backpressure',
+    diagnosis: false,
+    subject: { kind: 'vertex', id: 'v', name: 'Map' },
+    title: p.rule,
+    evidence: {},
+    action: { kind: 'advice', text: `do ${p.rule}` },
+    state: 'firing',
+    firstSeen: NOW - MIN,
+    lastSeen: NOW,
+    ...p,
+  };
+}
+
+describe('health score v1 (ARCHITECTURE §3)', () => {
+  it('5 distinct low rules firing → 95, low', () => {
+    const records = [1, 2, 3, 4, 5].map(i => rec(`low-${i}`, 'v', 'low', NOW));
+    const { score } = healthScore(records, NOW, WINDOW);
+    expect(score).toBe(95);
+    expect(riskOf(score, records.map(() => ({ severity: 'low' as const })))).toBe('low');
+  });
+
+  it('one high that fired 20 min ago and resolved → 95, low', () => {
+    const { score } = healthScore([rec('high-1', 'v', 'high', NOW - 20 * MIN)], NOW, WINDOW);
+    expect(score).toBe(95);
+    expect(riskOf(score, [])).toBe('low');
+  });
+
+  it('one high firing now → 95, high', () => {
+    const { score } = healthScore([rec('high-1', 'v', 'high', NOW)], NOW, WINDOW);
+    expect(score).toBe(95);
+    expect(riskOf(score, [{ severity: 'high' }])).toBe('high');
+  });
+
+  it('2 high (resolved) + 5 medium + 3 low firing → 72, medium', () => {
+    const records = [
+      rec('h1', 'v', 'high', NOW - 10 * MIN),
+      rec('h2', 'v', 'high', NOW - 25 * MIN),
+      ...[1, 2, 3, 4, 5].map(i => rec(`m${i}`, 'v', 'medium', NOW)),
+      ...[1, 2, 3].map(i => rec(`l${i}`, 'v', 'low', NOW)),
+    ];
+    const { score } = healthScore(records, NOW, WINDOW);
+    expect(score).toBe(72);
+    const firing = [...Array(5).fill({ severity: 'medium' }), ...Array(3).fill({ severity: 'low' })] as { severity: Severity }[];
+    expect(riskOf(score, firing)).toBe('medium');
+  });
+
+  it('6 high + 8 medium in the window → 46, high', () => {
+    const records = [
+      ...[1, 2, 3, 4, 5, 6].map(i => rec(`h${i}`, 'v', 'high', NOW - i * MIN)),
+      ...[1, 2, 3, 4, 5, 6, 7, 8].map(i => rec(`m${i}`, 'v', 'medium', NOW - i * MIN)),
+    ];
+    const { score } = healthScore(records, NOW, WINDOW);
+    expect(score).toBe(46);
+    expect(riskOf(score, [])).toBe('high');
+  });
+
+  it('one medium rule firing on 6 vertices → 91 (3 fingerprints per rule count)', () => {
+    const records = [1, 2, 3, 4, 5, 6].map(i => rec('busy', `v${i}`, 'medium', NOW));
+    const { score, breakdown } = healthScore(records, NOW, WINDOW);
+    expect(MAX_FINGERPRINTS_PER_RULE).toBe(3);
+    expect(score).toBe(91);
+    expect(breakdown.filter(b => b.counted)).toHaveLength(3);
+    expect(breakdown.filter(b => !b.counted)).toHaveLength(3);
+    expect(riskOf(score, [{ severity: 'medium' }])).toBe('medium');
+  });
+
+  it('counts each fingerprint once at the highest severity it had in the window', () => {
+    const r = { fingerprint: 'f', rule: 'esc', lastFiringAtBySeverity: { medium: NOW, high: NOW - 5 * MIN } };
+    expect(healthScore([r], NOW, WINDOW).score).toBe(95);
+    const old = { fingerprint: 'f', rule: 'esc', lastFiringAtBySeverity: { medium: NOW, high: NOW - 31 * MIN } };
+    expect(healthScore([old], NOW, WINDOW).score).toBe(97);
+  });
+
+  it('the cap keeps the heaviest fingerprints of a rule', () => {
+    const records = [
+      rec('r', 'a', 'low', NOW),
+      rec('r', 'b', 'low', NOW),
+      rec('r', 'c', 'low', NOW),
+      { fingerprint: 'job|r|vertex|d', rule: 'r', lastFiringAtBySeverity: { high: NOW } },
+    ];
+    expect(healthScore(records, NOW, WINDOW).score).toBe(100 - 5 - 1 - 1);
+  });
+
+  it('a fingerprint that fired exactly at the window start counts; just before does not', () => {
+    expect(healthScore([rec('x', 'v', 'low', NOW - WINDOW)], NOW, WINDOW).score).toBe(99);
+    expect(healthScore([rec('x', 'v', 'low', NOW - WINDOW - 1)], NOW, WINDOW).score).toBe(100);
+  });
+
+  it('never goes below 0', () => {
+    const records = Array.from({ length: 30 }, (_, i) => rec(`h${i}`, 'v', 'high', NOW));
+    expect(healthScore(records, NOW, WINDOW).score).toBe(0);
+  });
+
+  it.each([
+    [81, [], 'low'],
+    [80, [], 'medium'],
+    [60, [], 'medium'],
+    [59, [], 'high'],
+    [99, ['medium'], 'medium'],
+    [99, ['low', 'high'], 'high'],
+    [100, ['low'], 'low'],
+  ] as const)('risk bands: score %i with firing %j → %s', (score, sev, risk) => {
+    expect(riskOf(score, sev.map(severity => ({ severity })))).toBe(risk);
+  });
+});
+
+describe('first action', () => {
+  it('is null when nothing fires', () => {
+    expect(firstAction([finding({ rule: 'a', severity: 'high', state: 'resolved' })])).toBeNull();
+    expect(firstAction([])).toBeNull();
+  });
+
+  it('orders by severity, diagnosis, category, firstSeen, rule id', () => {
+    const lowConnector = finding({ rule: 'a', severity: 'low', category: 'connector' });
+    const medSymptom = finding({ rule: 'b', severity: 'medium', category: 'availability' });
+    const medDiagnosis = finding({ rule: 'c', severity: 'medium', category: 'config', diagnosis: true });
+    expect(firstAction([lowConnector, medSymptom, medDiagnosis])?.rule).toBe('c');
+
+    const cp = finding({ rule: 'd', severity: 'high', category: 'checkpoint' });
+    const avail = finding({ rule: 'e', severity: 'high', category: 'availability' });
+    expect(firstAction([cp, avail])?.rule).toBe('e');
+
+    const older = finding({ rule: 'z', severity: 'high', category: 'gc', firstSeen: NOW - 10 * MIN });
+    const newer = finding({ rule: 'y', severity: 'high', category: 'gc', firstSeen: NOW - MIN });
+    expect(firstAction([newer, older])?.rule).toBe('z');
+
+    const a = finding({ rule: 'a', severity: 'high', category: 'gc' });
+    const b = finding({ rule: 'b', severity: 'high', category: 'gc' });
+    expect(firstAction([b, a])?.rule).toBe('a');
+    expect(compareForFirstAction(a, a)).toBe(0);
+  });
+
+  it('carries the action text and subject', () => {
+    const f = finding({ rule: 'busy', severity: 'medium', action: { kind: 'advice', text: 'raise parallelism of Map to 12' } });
+    expect(firstAction([f])).toEqual({
+      kind: 'advice',
+      text: 'raise parallelism of Map to 12',
+      fingerprint: f.fingerprint,
+      rule: 'busy',
+      severity: 'medium',
+      subject: { kind: 'vertex', id: 'v', name: 'Map' },
+    });
+  });
+});
