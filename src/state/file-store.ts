@@ -242,6 +242,10 @@ export class FileStore extends MemoryStore {
     );
   }
 
+  protected override beforeWrite(): void {
+    this.assertOpen();
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new StoreError('the file store is closed');
   }

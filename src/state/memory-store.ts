@@ -18,14 +18,16 @@ export class MemoryStore implements Store {
     return Promise.resolve(s === undefined ? undefined : structuredClone(s));
   }
 
-  putJob(state: JobState): Promise<void> {
+  async putJob(state: JobState): Promise<void> {
+    this.beforeWrite();
     this.jobs.set(state.jobKey, structuredClone(state));
-    return this.persistJob(state.jobKey);
+    await this.persistJob(state.jobKey);
   }
 
-  deleteJob(jobKey: JobKey): Promise<void> {
+  async deleteJob(jobKey: JobKey): Promise<void> {
+    this.beforeWrite();
     this.jobs.delete(jobKey);
-    return this.persistJob(jobKey);
+    await this.persistJob(jobKey);
   }
 
   listJobKeys(): Promise<JobKey[]> {
@@ -33,6 +35,7 @@ export class MemoryStore implements Store {
   }
 
   async appendJournal(entry: JournalEntry): Promise<boolean> {
+    this.beforeWrite();
     const key = `${entry.actionId}|${entry.status}`;
     if (this.journalKeys.has(key)) return false;
     this.journalKeys.add(key);
@@ -59,16 +62,18 @@ export class MemoryStore implements Store {
     return Promise.resolve(structuredClone(r.value) as T);
   }
 
-  putRecord(kind: RecordKind, key: string, value: unknown, expiresAt?: number): Promise<void> {
+  async putRecord(kind: RecordKind, key: string, value: unknown, expiresAt?: number): Promise<void> {
+    this.beforeWrite();
     let ns = this.records.get(kind);
     if (!ns) this.records.set(kind, (ns = new Map()));
     ns.set(key, expiresAt === undefined ? { key, value: structuredClone(value) } : { key, value: structuredClone(value), expiresAt });
-    return this.persistRecords(kind);
+    await this.persistRecords(kind);
   }
 
-  deleteRecord(kind: RecordKind, key: string): Promise<void> {
+  async deleteRecord(kind: RecordKind, key: string): Promise<void> {
+    this.beforeWrite();
     this.records.get(kind)?.delete(key);
-    return this.persistRecords(kind);
+    await this.persistRecords(kind);
   }
 
   listRecords<T>(kind: RecordKind, now: number): Promise<StoredRecord<T>[]> {
@@ -96,6 +101,9 @@ export class MemoryStore implements Store {
   }
 
   // Persistence hooks: no-ops in memory.
+  protected beforeWrite(): void {
+    // always writable
+  }
   protected persistJob(_jobKey: JobKey): Promise<void> {
     return Promise.resolve();
   }
