@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCycle, type AgentDeps, type Collector, type Planner } from '../../../src/agents/agent.js';
-import type { RuleEvaluator } from '../../../src/agents/analyze/rule-evaluator.js';
+import type { RuleEvaluation, RuleEvaluator } from '../../../src/agents/analyze/rule-evaluator.js';
 import { cannotObserveFindings } from '../../../src/agents/select/observability.js';
 import { VirtualClock, type JobRef, type PlannedAction, type Snapshot } from '../../../src/domain/index.js';
 import { MemoryStore } from '../../../src/state/memory-store.js';
@@ -38,9 +38,10 @@ const busyRule = testRule({ id: 'busy', severity: 'high', forMs: 0, action: { ki
 const evaluator: RuleEvaluator = {
   rules: [busyRule],
   evaluate: facts =>
-    facts.vertices.map(v => {
+    facts.vertices.map((v): RuleEvaluation => {
       const busy = v.facts['vertex.busyRatio.max'];
-      return { rule: busyRule, subject: v.subject, truth: typeof busy !== 'number' ? 'unknown' : busy > 0.9 ? 'true' : 'false', evidence: typeof busy === 'number' ? { 'vertex.busyRatio.max': busy } : {} };
+      const evidence: Record<string, number> = typeof busy === 'number' ? { 'vertex.busyRatio.max': busy } : {};
+      return { rule: busyRule, subject: v.subject, truth: typeof busy !== 'number' ? 'unknown' : busy > 0.9 ? 'true' : 'false', evidence };
     }),
 };
 
