@@ -135,7 +135,8 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
     mode,
     updatedAt: now,
   };
-  const previousRecords = prev && prev.incarnation === job.incarnation ? prev.findings : (prev?.findings ?? {});
+  const previousRecords =
+    prev && prev.incarnation === job.incarnation ? prev.findings : (prev?.findings ?? {});
   const fresh = snapshot !== undefined && now - snapshot.observedAt <= settings.staleAfterMs;
   lap('store');
 
@@ -166,7 +167,10 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
     lap('analyze');
   } else {
     const observed = snapshot as Snapshot;
-    const d = detect(observed, deps.detectStates.get(job.jobKey), { windows: settings.windows, catchUpMs: settings.catchUpMs });
+    const d = detect(observed, deps.detectStates.get(job.jobKey), {
+      windows: settings.windows,
+      catchUpMs: settings.catchUpMs,
+    });
     deps.detectStates.set(job.jobKey, d.state);
     lap('detect');
     analysis = analyze({
@@ -216,7 +220,9 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
   }
   lap('execute');
 
-  const history = [...(prev?.scoreHistory ?? []), { at: now, score: report.score }].slice(-settings.historyPoints);
+  const history = [...(prev?.scoreHistory ?? []), { at: now, score: report.score }].slice(
+    -settings.historyPoints,
+  );
   const lastObservedAt = fresh ? (snapshot as Snapshot).observedAt : prev?.lastObservedAt;
   await store.putJob({
     jobKey: job.jobKey,

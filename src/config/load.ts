@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { ConfigSchema, type Compiled, type Config, type DurationSetting, type ParsedConfig } from './schema.js';
+import {
+  ConfigSchema,
+  type Compiled,
+  type Config,
+  type DurationSetting,
+  type ParsedConfig,
+} from './schema.js';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -37,13 +43,21 @@ function formatIssues(error: z.ZodError): string[] {
 }
 
 /** Deep-merges plain objects; arrays and scalars from `over` replace those in `base`. */
-export function mergeConfig(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+export function mergeConfig(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
     const b = out[k];
     out[k] =
-      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b)
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      typeof b === 'object' &&
+      b !== null &&
+      !Array.isArray(b)
         ? mergeConfig(b as Record<string, unknown>, v as Record<string, unknown>)
         : v;
   }
@@ -69,10 +83,13 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     data = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(path, [`not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`]);
+    throw new ConfigError(path, [
+      `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`,
+    ]);
   }
   if (data === null || data === undefined) return {};
-  if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError(path, ['(root): expected a mapping']);
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new ConfigError(path, ['(root): expected a mapping']);
   return data as Record<string, unknown>;
 }
 
@@ -140,7 +157,12 @@ export function overridesToConfig(o: ConfigOverrides): Record<string, unknown> {
     node[path[path.length - 1] ?? ''] = value;
   };
   if (o.flinkUrl !== undefined) {
-    set(['flink', 'clusters'], o.flinkUrl.split(',').map((url, i) => ({ label: i === 0 ? 'default' : `cluster-${i}`, url: url.trim() })));
+    set(
+      ['flink', 'clusters'],
+      o.flinkUrl
+        .split(',')
+        .map((url, i) => ({ label: i === 0 ? 'default' : `cluster-${i}`, url: url.trim() })),
+    );
   }
   set(['mode'], o.mode);
   set(['agent', 'interval'], num(o.interval));
@@ -158,12 +180,20 @@ export function overridesToConfig(o: ConfigOverrides): Record<string, unknown> {
 }
 
 /** File < environment < flags, validated once. */
-export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: ConfigOverrides }): Config {
+export function loadConfig(opts: {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  flags?: ConfigOverrides;
+}): Config {
   const fromFile = opts.file === undefined ? {} : readConfigFile(opts.file);
   const fromEnv = overridesToConfig(overridesFromEnv(opts.env ?? {}));
   const fromFlags = overridesToConfig(opts.flags ?? {});
   const merged = mergeConfig(mergeConfig(fromFile, fromEnv), fromFlags);
-  const sources = [opts.file, Object.keys(fromEnv).length > 0 ? 'environment' : undefined, Object.keys(fromFlags).length > 0 ? 'flags' : undefined]
+  const sources = [
+    opts.file,
+    Object.keys(fromEnv).length > 0 ? 'environment' : undefined,
+    Object.keys(fromFlags).length > 0 ? 'flags' : undefined,
+  ]
     .filter((s): s is string => s !== undefined)
     .join(' + ');
   return compileConfig(merged, sources === '' ? 'defaults' : sources);

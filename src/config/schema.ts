@@ -20,7 +20,10 @@ export interface DurationSetting {
 const DurationText = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const ms = tryParseDuration(v);
   if (ms === undefined) {
-    ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. "30s", "5m", "1h" or milliseconds)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a duration: ${JSON.stringify(v)} (use e.g. "30s", "5m", "1h" or milliseconds)`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -39,27 +42,64 @@ export const MODES = ['dry-run', 'approve', 'auto'] as const;
 const LabelMap = z.record(z.string(), z.string());
 
 const FlinkCluster = z.strictObject({
-  label: z.string().min(1).regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').describe('Cluster label: part of every jobKey (rest:<label>/<job name>).'),
+  label: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')
+    .describe('Cluster label: part of every jobKey (rest:<label>/<job name>).'),
   url: z.url().describe('JobManager REST base URL, e.g. http://flink-jm:8081.'),
-  labels: LabelMap.default({}).describe('Labels added to every job of this cluster (policy selectors, routing).'),
+  labels: LabelMap.default({}).describe(
+    'Labels added to every job of this cluster (policy selectors, routing).',
+  ),
   timeout: duration('5s', 'Per-request timeout.'),
-  retries: z.int().min(0).max(5).default(2).describe('Retries of a failed GET (with exponential backoff). Writes are never retried blindly.'),
-  requestBudgetPerSecond: z.number().positive().default(50).describe('Most REST requests per second sent to this JobManager.'),
+  retries: z
+    .int()
+    .min(0)
+    .max(5)
+    .default(2)
+    .describe('Retries of a failed GET (with exponential backoff). Writes are never retried blindly.'),
+  requestBudgetPerSecond: z
+    .number()
+    .positive()
+    .default(50)
+    .describe('Most REST requests per second sent to this JobManager.'),
 });
 
 export const ConfigSchema = z.strictObject({
   time: z
     .strictObject({
-      scale: z.number().positive().max(1000).default(1).describe('Multiplies every default duration at once (0.01 = 100× faster rehearsal).'),
+      scale: z
+        .number()
+        .positive()
+        .max(1000)
+        .default(1)
+        .describe('Multiplies every default duration at once (0.01 = 100× faster rehearsal).'),
     })
     .prefault({}),
-  mode: z.enum(MODES).default('dry-run').describe('Default mode of every watched job; per-job policy and annotations override it.'),
+  mode: z
+    .enum(MODES)
+    .default('dry-run')
+    .describe('Default mode of every watched job; per-job policy and annotations override it.'),
   agent: z
     .strictObject({
       interval: duration('10s', 'Tick: how often each job is diagnosed.'),
-      jitter: z.number().min(0).max(0.5).default(0.1).describe('Random spread of each tick, as a share of the interval.'),
-      staleAfterTicks: z.int().min(1).default(3).describe('Data older than this many ticks makes a job unobservable (score null).'),
-      concurrency: z.int().min(1).max(10_000).default(32).describe('Cycles run at the same time in this process.'),
+      jitter: z
+        .number()
+        .min(0)
+        .max(0.5)
+        .default(0.1)
+        .describe('Random spread of each tick, as a share of the interval.'),
+      staleAfterTicks: z
+        .int()
+        .min(1)
+        .default(3)
+        .describe('Data older than this many ticks makes a job unobservable (score null).'),
+      concurrency: z
+        .int()
+        .min(1)
+        .max(10_000)
+        .default(32)
+        .describe('Cycles run at the same time in this process.'),
     })
     .prefault({}),
   windows: z
@@ -78,7 +118,10 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   rules: z
     .strictObject({
-      dir: z.string().optional().describe('Rule library directory. Default: the rules/ shipped with the package.'),
+      dir: z
+        .string()
+        .optional()
+        .describe('Rule library directory. Default: the rules/ shipped with the package.'),
       disabled: z.array(z.string()).default([]).describe('Rule ids not evaluated for any job.'),
       params: z
         .record(z.string(), z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])))
@@ -88,24 +131,36 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   flink: z
     .strictObject({
-      clusters: z.array(FlinkCluster).default([]).describe('Flink REST clusters whose jobs are discovered and watched.'),
+      clusters: z
+        .array(FlinkCluster)
+        .default([])
+        .describe('Flink REST clusters whose jobs are discovered and watched.'),
     })
     .prefault({}),
   prometheus: z
     .strictObject({
       url: z.url().optional().describe('Prometheus HTTP API base URL for bulk metric collection.'),
-      nodeExporterUrl: z.url().optional().describe('Where node-exporter metrics are read (a Prometheus or a node-exporter /metrics).'),
+      nodeExporterUrl: z
+        .url()
+        .optional()
+        .describe('Where node-exporter metrics are read (a Prometheus or a node-exporter /metrics).'),
     })
     .prefault({}),
   redis: z
     .strictObject({
-      url: z.string().optional().describe('Redis URL. Set it to run distributed (BullMQ, state in Redis); unset = standalone.'),
+      url: z
+        .string()
+        .optional()
+        .describe('Redis URL. Set it to run distributed (BullMQ, state in Redis); unset = standalone.'),
       prefix: z.string().default('autopilot').describe('Key prefix for queues and state.'),
     })
     .prefault({}),
   state: z
     .strictObject({
-      dir: z.string().default('.autopilot-state').describe('Standalone durable state directory (journal, pauses, cooldowns, findings).'),
+      dir: z
+        .string()
+        .default('.autopilot-state')
+        .describe('Standalone durable state directory (journal, pauses, cooldowns, findings).'),
     })
     .prefault({}),
   actions: z
@@ -119,18 +174,27 @@ export const ConfigSchema = z.strictObject({
   autoscaler: z
     .strictObject({
       targetUtilization: z.number().gt(0).lt(1).default(0.7).describe('Busy ratio each vertex is sized for.'),
-      catchUp: duration('5m', 'A backlog should be worked off within this time (target rate = input + backlog / catchUp).'),
+      catchUp: duration(
+        '5m',
+        'A backlog should be worked off within this time (target rate = input + backlog / catchUp).',
+      ),
     })
     .prefault({}),
   api: z
     .strictObject({
-      host: z.string().default('127.0.0.1').describe('API listen address. Off loopback, tokens are required.'),
+      host: z
+        .string()
+        .default('127.0.0.1')
+        .describe('API listen address. Off loopback, tokens are required.'),
       port: z.int().min(0).max(65_535).default(8080).describe('API port (0 = any free port).'),
     })
     .prefault({}),
   log: z
     .strictObject({
-      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
+      level: z
+        .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info')
+        .describe('pino log level.'),
     })
     .prefault({}),
 });

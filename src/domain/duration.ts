@@ -35,7 +35,8 @@ export function tryParseDuration(input: DurationInput): number | undefined {
 
 export function parseDuration(input: DurationInput): number {
   const ms = tryParseDuration(input);
-  if (ms === undefined) throw new RangeError(`not a duration: ${JSON.stringify(input)} (use e.g. "30s", "5m", "1h")`);
+  if (ms === undefined)
+    throw new RangeError(`not a duration: ${JSON.stringify(input)} (use e.g. "30s", "5m", "1h")`);
   return ms;
 }
 

@@ -22,7 +22,12 @@ function fact(
   defs.push({ name, scope, type, unit, aggregation, window, description });
 }
 
-const WINDOW_SUFFIX: Record<WindowName, string> = { short: 'Short', medium: 'Medium', long: 'Long', day: 'Day' };
+const WINDOW_SUFFIX: Record<WindowName, string> = {
+  short: 'Short',
+  medium: 'Medium',
+  long: 'Long',
+  day: 'Day',
+};
 
 /** A gauge plus its window averages: `x`, `x.avgShort`, `x.avgLong`... */
 function gauge(
@@ -34,14 +39,32 @@ function gauge(
 ): void {
   fact(name, 'number', unit, aggregation, description);
   for (const w of windows) {
-    fact(`${name}.avg${WINDOW_SUFFIX[w]}`, 'number', unit, 'avg', `${description} (average over the ${w} window)`, w);
+    fact(
+      `${name}.avg${WINDOW_SUFFIX[w]}`,
+      'number',
+      unit,
+      'avg',
+      `${description} (average over the ${w} window)`,
+      w,
+    );
   }
 }
 
 /** Event counts per window: `x.countShort`, `x.countMedium`... */
-function counted(name: string, description: string, windows: WindowName[] = ['short', 'medium', 'long']): void {
+function counted(
+  name: string,
+  description: string,
+  windows: WindowName[] = ['short', 'medium', 'long'],
+): void {
   for (const w of windows) {
-    fact(`${name}.count${WINDOW_SUFFIX[w]}`, 'number', 'count', 'count', `${description} in the ${w} window`, w);
+    fact(
+      `${name}.count${WINDOW_SUFFIX[w]}`,
+      'number',
+      'count',
+      'count',
+      `${description} in the ${w} window`,
+      w,
+    );
   }
 }
 
@@ -51,9 +74,19 @@ fact('cluster.flinkVersion', 'string', 'text', 'latest', 'Flink version reported
 fact('cluster.taskManagers', 'number', 'count', 'latest', 'Registered TaskManagers');
 fact('cluster.slotsTotal', 'number', 'count', 'latest', 'Task slots in the cluster');
 fact('cluster.slotsAvailable', 'number', 'count', 'latest', 'Free task slots in the cluster');
-fact('cluster.pendingTaskManagers', 'number', 'count', 'latest', 'TaskManagers requested but not yet registered');
+fact(
+  'cluster.pendingTaskManagers',
+  'number',
+  'count',
+  'latest',
+  'TaskManagers requested but not yet registered',
+);
 gauge('cluster.jobManager.heapUsedRatio', 'ratio', 'latest', 'JobManager heap used / heap max', ['short']);
-counted('cluster.taskManagersLost', 'TaskManagers that disappeared from the cluster (a restarted TaskManager comes back under a new id)', ['medium', 'long']);
+counted(
+  'cluster.taskManagersLost',
+  'TaskManagers that disappeared from the cluster (a restarted TaskManager comes back under a new id)',
+  ['medium', 'long'],
+);
 
 // ── job ─────────────────────────────────────────────────────────────────────────────────────
 fact('job.state', 'string', 'text', 'latest', 'Flink job status (RUNNING, RESTARTING, FAILING, ...)');
@@ -63,36 +96,145 @@ fact('job.schedulerAdaptive', 'boolean', 'bool', 'latest', 'The adaptive schedul
 fact('job.parallelism.total', 'number', 'count', 'sum', 'Sum of vertex parallelisms (slots used)');
 counted('job.restarts', 'Job restarts (numRestarts increments)', ['short', 'medium', 'long', 'day']);
 counted('job.exceptions', 'Entries added to the exception history');
-fact('job.exceptions.latestClass', 'string', 'text', 'latest', 'Class (rules/log-patterns.json) of the newest exception, root cause first');
-fact('job.exceptions.classesMedium', 'string[]', 'text', 'set', 'Classes of the exceptions seen in the medium window', 'medium');
-fact('job.exceptions.classesLong', 'string[]', 'text', 'set', 'Classes of the exceptions seen in the long window', 'long');
+fact(
+  'job.exceptions.latestClass',
+  'string',
+  'text',
+  'latest',
+  'Class (rules/log-patterns.json) of the newest exception, root cause first',
+);
+fact(
+  'job.exceptions.classesMedium',
+  'string[]',
+  'text',
+  'set',
+  'Classes of the exceptions seen in the medium window',
+  'medium',
+);
+fact(
+  'job.exceptions.classesLong',
+  'string[]',
+  'text',
+  'set',
+  'Classes of the exceptions seen in the long window',
+  'long',
+);
 counted('job.checkpoints.failed', 'Failed checkpoints');
 counted('job.checkpoints.completed', 'Completed checkpoints');
-fact('job.checkpoints.sinceLastCompleted', 'number', 's', 'latest', 'Seconds since the last completed checkpoint');
+fact(
+  'job.checkpoints.sinceLastCompleted',
+  'number',
+  's',
+  'latest',
+  'Seconds since the last completed checkpoint',
+);
 fact('job.checkpoints.interval', 'number', 's', 'latest', 'Configured checkpoint interval');
 fact('job.checkpoints.timeout', 'number', 's', 'latest', 'Configured checkpoint timeout');
 fact('job.checkpoints.exactlyOnce', 'boolean', 'bool', 'latest', 'Checkpointing mode is EXACTLY_ONCE');
 fact('job.checkpoints.unaligned', 'boolean', 'bool', 'latest', 'Unaligned checkpoints are enabled');
-gauge('job.checkpoints.lastDuration', 's', 'latest', 'End-to-end duration of the latest completed checkpoint');
-fact('job.checkpoints.durationToTimeoutRatio', 'number', 'ratio', 'latest', 'Latest checkpoint duration / checkpoint timeout');
-fact('job.checkpoints.durationToIntervalRatio', 'number', 'ratio', 'latest', 'Latest checkpoint duration / checkpoint interval');
-fact('job.checkpoints.stateSize', 'number', 'bytes', 'latest', 'Full state size of the latest completed checkpoint');
-fact('job.checkpoints.stateSize.growthLong', 'number', 'ratio', 'growth', 'Relative state size growth over the long window (0.5 = +50 %)', 'long');
-fact('job.checkpoints.startDelay.max', 'number', 's', 'max', 'Checkpoint start delay of the slowest subtask (barrier travel time)');
-fact('job.checkpoints.alignment.max', 'number', 's', 'max', 'Checkpoint alignment time of the slowest subtask');
-fact('job.checkpoints.syncDuration.max', 'number', 's', 'max', 'Synchronous checkpoint phase of the slowest subtask');
-fact('job.checkpoints.asyncDuration.max', 'number', 's', 'max', 'Asynchronous checkpoint phase of the slowest subtask');
+gauge(
+  'job.checkpoints.lastDuration',
+  's',
+  'latest',
+  'End-to-end duration of the latest completed checkpoint',
+);
+fact(
+  'job.checkpoints.durationToTimeoutRatio',
+  'number',
+  'ratio',
+  'latest',
+  'Latest checkpoint duration / checkpoint timeout',
+);
+fact(
+  'job.checkpoints.durationToIntervalRatio',
+  'number',
+  'ratio',
+  'latest',
+  'Latest checkpoint duration / checkpoint interval',
+);
+fact(
+  'job.checkpoints.stateSize',
+  'number',
+  'bytes',
+  'latest',
+  'Full state size of the latest completed checkpoint',
+);
+fact(
+  'job.checkpoints.stateSize.growthLong',
+  'number',
+  'ratio',
+  'growth',
+  'Relative state size growth over the long window (0.5 = +50 %)',
+  'long',
+);
+fact(
+  'job.checkpoints.startDelay.max',
+  'number',
+  's',
+  'max',
+  'Checkpoint start delay of the slowest subtask (barrier travel time)',
+);
+fact(
+  'job.checkpoints.alignment.max',
+  'number',
+  's',
+  'max',
+  'Checkpoint alignment time of the slowest subtask',
+);
+fact(
+  'job.checkpoints.syncDuration.max',
+  'number',
+  's',
+  'max',
+  'Synchronous checkpoint phase of the slowest subtask',
+);
+fact(
+  'job.checkpoints.asyncDuration.max',
+  'number',
+  's',
+  'max',
+  'Asynchronous checkpoint phase of the slowest subtask',
+);
 gauge('job.lagSeconds', 's', 'max', 'Largest source lag in seconds of input', ['short', 'medium']);
-fact('job.lagSeconds.growthShort', 'number', 'per_s', 'growth', 'Slope of job.lagSeconds over the short window (seconds of lag per second)', 'short');
+fact(
+  'job.lagSeconds.growthShort',
+  'number',
+  'per_s',
+  'growth',
+  'Slope of job.lagSeconds over the short window (seconds of lag per second)',
+  'short',
+);
 fact('job.sourceRate', 'number', 'per_s', 'sum', 'Records per second read by all sources');
 fact('job.maxBusyRatio', 'number', 'ratio', 'max', 'Busy ratio of the busiest subtask in the job');
-fact('job.maxBackpressureRatio', 'number', 'ratio', 'max', 'Backpressured ratio of the most backpressured subtask in the job');
+fact(
+  'job.maxBackpressureRatio',
+  'number',
+  'ratio',
+  'max',
+  'Backpressured ratio of the most backpressured subtask in the job',
+);
 fact('job.bottleneckCount', 'number', 'count', 'count', 'Vertices flagged as bottleneck');
 
 // ── source (per source vertex) ──────────────────────────────────────────────────────────────
-gauge('source.pendingRecords', 'records', 'sum', 'Records waiting in the source system (Kafka lag) across readers', ['short']);
-fact('source.pendingRecords.growthShort', 'number', 'per_s', 'growth', 'Slope of pendingRecords over the short window (records per second)', 'short');
-gauge('source.lagSeconds', 's', 'latest', 'pendingRecords / consumption rate: seconds of input behind', ['short', 'medium']);
+gauge(
+  'source.pendingRecords',
+  'records',
+  'sum',
+  'Records waiting in the source system (Kafka lag) across readers',
+  ['short'],
+);
+fact(
+  'source.pendingRecords.growthShort',
+  'number',
+  'per_s',
+  'growth',
+  'Slope of pendingRecords over the short window (records per second)',
+  'short',
+);
+gauge('source.lagSeconds', 's', 'latest', 'pendingRecords / consumption rate: seconds of input behind', [
+  'short',
+  'medium',
+]);
 fact('source.recordsRate', 'number', 'per_s', 'sum', 'Records per second emitted by the source');
 gauge('source.eventTimeLag', 's', 'max', 'currentEmitEventTimeLag of the slowest reader', ['short']);
 fact('source.idleRatio.avg', 'number', 'ratio', 'avg', 'Idle ratio of the source subtasks');
@@ -102,28 +244,77 @@ fact('vertex.parallelism', 'number', 'count', 'latest', 'Current parallelism');
 fact('vertex.maxParallelism', 'number', 'count', 'latest', 'Max parallelism (key groups)');
 fact('vertex.isSource', 'boolean', 'bool', 'latest', 'The vertex has no inputs');
 fact('vertex.isSink', 'boolean', 'bool', 'latest', 'The vertex has no outputs');
-fact('vertex.isBottleneck', 'boolean', 'bool', 'latest', 'Busy and not backpressured while its upstream is backpressured, or the busiest busy vertex');
-fact('vertex.upstreamBackpressured', 'boolean', 'bool', 'latest', 'A direct upstream vertex is backpressured');
+fact(
+  'vertex.isBottleneck',
+  'boolean',
+  'bool',
+  'latest',
+  'Busy and not backpressured while its upstream is backpressured, or the busiest busy vertex',
+);
+fact(
+  'vertex.upstreamBackpressured',
+  'boolean',
+  'bool',
+  'latest',
+  'A direct upstream vertex is backpressured',
+);
 gauge('vertex.busyRatio.max', 'ratio', 'max', 'busyTimeMsPerSecond / 1000, busiest subtask');
 gauge('vertex.busyRatio.avg', 'ratio', 'avg', 'busyTimeMsPerSecond / 1000, subtask average');
-gauge('vertex.backpressureRatio.max', 'ratio', 'max', 'backPressuredTimeMsPerSecond / 1000, most backpressured subtask');
+gauge(
+  'vertex.backpressureRatio.max',
+  'ratio',
+  'max',
+  'backPressuredTimeMsPerSecond / 1000, most backpressured subtask',
+);
 gauge('vertex.backpressureRatio.avg', 'ratio', 'avg', 'backPressuredTimeMsPerSecond / 1000, subtask average');
 gauge('vertex.idleRatio.avg', 'ratio', 'avg', 'idleTimeMsPerSecond / 1000, subtask average', ['long']);
 fact('vertex.recordsInRate', 'number', 'per_s', 'sum', 'Records per second into the vertex');
 fact('vertex.recordsOutRate', 'number', 'per_s', 'sum', 'Records per second out of the vertex');
-fact('vertex.trueProcessingRate', 'number', 'per_s', 'sum', 'Records per second the vertex could process at 100 % busy (rate / busy ratio)');
-fact('vertex.targetRate', 'number', 'per_s', 'sum', 'Records per second the vertex must process: source input plus lag catch-up, through the graph');
-fact('vertex.requiredUtilization', 'number', 'ratio', 'latest', 'targetRate / trueProcessingRate: the busy ratio needed at current parallelism');
+fact(
+  'vertex.trueProcessingRate',
+  'number',
+  'per_s',
+  'sum',
+  'Records per second the vertex could process at 100 % busy (rate / busy ratio)',
+);
+fact(
+  'vertex.targetRate',
+  'number',
+  'per_s',
+  'sum',
+  'Records per second the vertex must process: source input plus lag catch-up, through the graph',
+);
+fact(
+  'vertex.requiredUtilization',
+  'number',
+  'ratio',
+  'latest',
+  'targetRate / trueProcessingRate: the busy ratio needed at current parallelism',
+);
 fact('vertex.busySkew', 'number', 'ratio', 'skew', '(max - avg) / max of subtask busy ratios; 0 = even');
 fact('vertex.recordsInSkew', 'number', 'ratio', 'skew', '(max - avg) / max of subtask input rates; 0 = even');
-gauge('vertex.watermarkLag', 's', 'max', 'Processing time minus the lowest subtask input watermark', ['short']);
-fact('vertex.watermarkStalledFor', 'number', 's', 'latest', 'Seconds since the lowest subtask input watermark last advanced');
+gauge('vertex.watermarkLag', 's', 'max', 'Processing time minus the lowest subtask input watermark', [
+  'short',
+]);
+fact(
+  'vertex.watermarkStalledFor',
+  'number',
+  's',
+  'latest',
+  'Seconds since the lowest subtask input watermark last advanced',
+);
 
 // ── taskmanager ─────────────────────────────────────────────────────────────────────────────
 gauge('taskmanager.heapUsedRatio', 'ratio', 'latest', 'Heap used / heap max', ['short']);
 fact('taskmanager.metaspaceUsedRatio', 'number', 'ratio', 'latest', 'Metaspace used / metaspace max');
 fact('taskmanager.directUsedRatio', 'number', 'ratio', 'latest', 'Direct memory used / total capacity');
-gauge('taskmanager.gcTimeRatio', 'ratio', 'latest', 'Share of wall time spent in GC (GC ms per second / 1000)', ['short', 'medium']);
+gauge(
+  'taskmanager.gcTimeRatio',
+  'ratio',
+  'latest',
+  'Share of wall time spent in GC (GC ms per second / 1000)',
+  ['short', 'medium'],
+);
 fact('taskmanager.cpuLoad', 'number', 'ratio', 'latest', 'JVM process CPU load 0-1');
 fact('taskmanager.heartbeatAge', 'number', 's', 'latest', 'Seconds since the TaskManager last heartbeated');
 fact('taskmanager.freeSlots', 'number', 'count', 'latest', 'Free slots on this TaskManager');

@@ -6,7 +6,12 @@ import type { Category, Severity } from './severity.js';
  * Operators: exactly json-rules-engine's defaults, which define their meaning on present, typed
  * facts. The compiled evaluator is differential-tested against json-rules-engine.
  */
-export const NUMERIC_OPERATORS = ['lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive'] as const;
+export const NUMERIC_OPERATORS = [
+  'lessThan',
+  'lessThanInclusive',
+  'greaterThan',
+  'greaterThanInclusive',
+] as const;
 export const OPERATORS = [
   'equal',
   'notEqual',

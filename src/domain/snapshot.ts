@@ -76,7 +76,8 @@ export interface CheckpointsSnapshot {
   latestFailed?: CheckpointInfo;
   history: CheckpointInfo[];
   config?: {
-    mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE' | string;
+    /** EXACTLY_ONCE or AT_LEAST_ONCE. */
+    mode: string;
     intervalMs: number;
     timeoutMs: number;
     unaligned: boolean;

@@ -34,7 +34,12 @@ const JobStateFile = z.looseObject({
   findings: z.record(z.string(), z.looseObject({ fingerprint: z.string(), rule: z.string() })),
   scoreHistory: z.array(z.looseObject({ at: z.number() })),
 });
-const JournalLine = z.looseObject({ actionId: z.string(), jobKey: z.string(), at: z.number(), status: z.string() });
+const JournalLine = z.looseObject({
+  actionId: z.string(),
+  jobKey: z.string(),
+  at: z.number(),
+  status: z.string(),
+});
 const RecordsFile = z.array(z.looseObject({ key: z.string() }));
 
 export interface FileStoreProblem {
@@ -112,7 +117,9 @@ export class FileStore extends MemoryStore {
     if (existsSync(lock)) {
       const pid = Number(readFileSync(lock, 'utf8').trim());
       if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) {
-        throw new StoreError(`state directory ${this.dir} is in use by process ${pid} (only one standalone daemon per state dir)`);
+        throw new StoreError(
+          `state directory ${this.dir} is in use by process ${pid} (only one standalone daemon per state dir)`,
+        );
       }
     }
     const fd = openSync(lock, 'w');
@@ -180,7 +187,10 @@ export class FileStore extends MemoryStore {
         }
         if (!entry) {
           if (i === lines.length - 1 || lines.slice(i + 1).every(l => l.trim() === '')) {
-            this.problems.push({ file: this.journalPath, message: `dropped a torn last line (${line.length} bytes)` });
+            this.problems.push({
+              file: this.journalPath,
+              message: `dropped a torn last line (${line.length} bytes)`,
+            });
             // Cut the torn tail so the next append starts on a clean line.
             truncateSync(this.journalPath, goodBytes);
             break;
@@ -238,7 +248,11 @@ export class FileStore extends MemoryStore {
   protected override persistRecords(kind: RecordKind): Promise<void> {
     this.assertOpen();
     return this.chain(`records/${kind}`, () =>
-      writeAtomic(this.recordsDir, `${kind}.json`, JSON.stringify([...(this.records.get(kind)?.values() ?? [])])),
+      writeAtomic(
+        this.recordsDir,
+        `${kind}.json`,
+        JSON.stringify([...(this.records.get(kind)?.values() ?? [])]),
+      ),
     );
   }
 

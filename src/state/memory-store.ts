@@ -65,8 +65,13 @@ export class MemoryStore implements Store {
   async putRecord(kind: RecordKind, key: string, value: unknown, expiresAt?: number): Promise<void> {
     this.beforeWrite();
     let ns = this.records.get(kind);
-    if (!ns) this.records.set(kind, (ns = new Map()));
-    ns.set(key, expiresAt === undefined ? { key, value: structuredClone(value) } : { key, value: structuredClone(value), expiresAt });
+    if (!ns) this.records.set(kind, (ns = new Map<string, StoredRecord>()));
+    ns.set(
+      key,
+      expiresAt === undefined
+        ? { key, value: structuredClone(value) }
+        : { key, value: structuredClone(value), expiresAt },
+    );
     await this.persistRecords(kind);
   }
 

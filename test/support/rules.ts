@@ -1,12 +1,12 @@
-import type { Category, Rule, Scope, Severity } from '../../src/domain/index.js';
+import type { Rule } from '../../src/domain/index.js';
 
 /** A rule object for tests of the stages after evaluation (analyze, score), with defaults. */
 export function testRule(p: Partial<Rule> & { id: string }): Rule {
   return {
     version: 1,
-    scope: 'vertex' as Scope,
-    category: 'backpressure' as Category,
-    severity: 'medium' as Severity,
+    scope: 'vertex',
+    category: 'backpressure',
+    severity: 'medium',
     title: p.id,
     conditions: { fact: 'vertex.busyRatio.max', operator: 'greaterThan', value: 0.9 },
     forMs: 0,

@@ -74,7 +74,10 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
     for (const e of byRule.get(rule.id) ?? []) {
       const fp = fingerprint(jobKey, rule.id, e.subject);
       seen.add(fp);
-      const truth = rule.requires.length === 0 ? e.truth : and3(e.truth, requiresGate(rule, e.subject, rulesById, recordsByRule));
+      const truth =
+        rule.requires.length === 0
+          ? e.truth
+          : and3(e.truth, requiresGate(rule, e.subject, rulesById, recordsByRule));
       const rec = stepFinding(input.previous[fp], fp, rule, e.subject, truth, now, tickMs);
       if (rec.firing && !rec.unknown) {
         const params = { ...rule.params, ...input.overrides?.[rule.id] };
@@ -89,7 +92,10 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
           subject: e.subject,
           title: rule.title,
           evidence: e.evidence,
-          action: { kind: rule.action.kind, text: renderActionText(rule.action.text, { subject: e.subject, params, facts: lookup }) },
+          action: {
+            kind: rule.action.kind,
+            text: renderActionText(rule.action.text, { subject: e.subject, params, facts: lookup }),
+          },
           state: 'firing',
           firstSeen: rec.firstSeen ?? now,
           lastSeen: now,
@@ -108,7 +114,12 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
       if (!worthKeeping(rec, now, input.retentionMs)) continue;
       records[rec.fingerprint] = rec;
       if (rec.finding && rec.firstSeen !== undefined) {
-        findings.push({ ...rec.finding, state: findingState(rec), firstSeen: rec.firstSeen, lastSeen: rec.lastSeen ?? rec.finding.lastSeen });
+        findings.push({
+          ...rec.finding,
+          state: findingState(rec),
+          firstSeen: rec.firstSeen,
+          lastSeen: rec.lastSeen ?? rec.finding.lastSeen,
+        });
       }
     }
   }
@@ -116,7 +127,11 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
 }
 
 /** Marks every record unknown without evaluating (the job is unobservable this cycle). */
-export function markUnknown(previous: Readonly<Record<string, FindingRecord>>, now: number, retentionMs: number): AnalyzeResult {
+export function markUnknown(
+  previous: Readonly<Record<string, FindingRecord>>,
+  now: number,
+  retentionMs: number,
+): AnalyzeResult {
   const records: Record<string, FindingRecord> = {};
   const findings: Finding[] = [];
   for (const [fp, prev] of Object.entries(previous)) {
@@ -127,7 +142,12 @@ export function markUnknown(previous: Readonly<Record<string, FindingRecord>>, n
     if (!worthKeeping(rec, now, retentionMs)) continue;
     records[fp] = rec;
     if (rec.finding && rec.firstSeen !== undefined) {
-      findings.push({ ...rec.finding, state: rec.firing ? 'unknown' : 'resolved', firstSeen: rec.firstSeen, lastSeen: rec.lastSeen ?? rec.finding.lastSeen });
+      findings.push({
+        ...rec.finding,
+        state: rec.firing ? 'unknown' : 'resolved',
+        firstSeen: rec.firstSeen,
+        lastSeen: rec.lastSeen ?? rec.finding.lastSeen,
+      });
     }
   }
   return { records, findings };

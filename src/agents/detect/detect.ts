@@ -49,7 +49,8 @@ const BACKPRESSURED_ABOVE = 0.1;
 /** A source this busy and not backpressured cannot read faster: it is the bottleneck. */
 const SOURCE_SATURATED_AT = 0.9;
 
-const finite = (v: number | undefined): number | undefined => (v !== undefined && Number.isFinite(v) ? v : undefined);
+const finite = (v: number | undefined): number | undefined =>
+  v !== undefined && Number.isFinite(v) ? v : undefined;
 const perMille = (v: number | undefined): number | undefined => {
   const f = finite(v);
   return f === undefined ? undefined : Math.min(1, Math.max(0, f / 1000));
@@ -79,21 +80,45 @@ class FactBuilder {
   }
 
   /** A gauge and its window averages; the sample is recorded under `key`. */
-  gauge(facts: FactMap, name: string, key: string, value: number | undefined, windows: readonly WindowName[]): void {
-    if (value !== undefined) recordSample(this.state.history, key, windows, this.opts.windows, this.now, value);
+  gauge(
+    facts: FactMap,
+    name: string,
+    key: string,
+    value: number | undefined,
+    windows: readonly WindowName[],
+  ): void {
+    if (value !== undefined)
+      recordSample(this.state.history, key, windows, this.opts.windows, this.now, value);
     this.set(facts, name, value);
-    for (const w of windows) this.set(facts, `${name}.avg${SUFFIX[w]}`, value === undefined ? undefined : windowAvg(this.state.history, key, w, this.opts.windows, this.now));
+    for (const w of windows)
+      this.set(
+        facts,
+        `${name}.avg${SUFFIX[w]}`,
+        value === undefined ? undefined : windowAvg(this.state.history, key, w, this.opts.windows, this.now),
+      );
   }
 
   /** Counter increases per window (events counted from a monotonic counter). */
-  counter(facts: FactMap, name: string, key: string, value: number | undefined, windows: readonly WindowName[]): void {
+  counter(
+    facts: FactMap,
+    name: string,
+    key: string,
+    value: number | undefined,
+    windows: readonly WindowName[],
+  ): void {
     if (value === undefined) return;
     recordSample(this.state.history, key, windows, this.opts.windows, this.now, value);
-    for (const w of windows) this.set(facts, `${name}.count${SUFFIX[w]}`, windowIncrease(this.state.history, key, w, this.opts.windows, this.now));
+    for (const w of windows)
+      this.set(
+        facts,
+        `${name}.count${SUFFIX[w]}`,
+        windowIncrease(this.state.history, key, w, this.opts.windows, this.now),
+      );
   }
 
   record(key: string, windows: readonly WindowName[], value: number | undefined): void {
-    if (value !== undefined) recordSample(this.state.history, key, windows, this.opts.windows, this.now, value);
+    if (value !== undefined)
+      recordSample(this.state.history, key, windows, this.opts.windows, this.now, value);
   }
 
   slope(key: string, w: WindowName): number | undefined {
@@ -127,7 +152,11 @@ interface VertexDerived {
  * `state` it updates (history is keyed by source time, so re-running a cycle on the same
  * snapshot adds nothing).
  */
-export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: DetectOptions): { facts: JobFacts; state: DetectState } {
+export function detect(
+  snapshot: Snapshot,
+  prev: DetectState | undefined,
+  opts: DetectOptions,
+): { facts: JobFacts; state: DetectState } {
   const job = snapshot.job;
   const state: DetectState =
     prev && prev.incarnation === job.incarnation ? structuredClone(prev) : emptyDetectState(job.incarnation);
@@ -143,11 +172,18 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
   b.set(cluster, 'cluster.slotsTotal', c.slotsTotal);
   b.set(cluster, 'cluster.slotsAvailable', c.slotsAvailable);
   b.set(cluster, 'cluster.pendingTaskManagers', c.pendingTaskManagers);
-  b.gauge(cluster, 'cluster.jobManager.heapUsedRatio', 'cluster:jmHeap', ratio(c.jobManagerHeapUsed, c.jobManagerHeapMax), ['short']);
+  b.gauge(
+    cluster,
+    'cluster.jobManager.heapUsedRatio',
+    'cluster:jmHeap',
+    ratio(c.jobManagerHeapUsed, c.jobManagerHeapMax),
+    ['short'],
+  );
   if (snapshot.taskManagers) {
     const current = snapshot.taskManagers.map(t => t.id);
     const lost = state.taskManagers.filter(id => !current.includes(id)).length;
-    const lostTotal = (windowEnds(state.history, 'cluster:tmLost', 'long', opts.windows, now)?.last ?? 0) + lost;
+    const lostTotal =
+      (windowEnds(state.history, 'cluster:tmLost', 'long', opts.windows, now)?.last ?? 0) + lost;
     b.counter(cluster, 'cluster.taskManagersLost', 'cluster:tmLost', lostTotal, ['medium', 'long']);
     state.taskManagers = current;
   }
@@ -192,7 +228,9 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
     const lag = pending === undefined ? undefined : pending === 0 ? 0 : ratio(pending, avgRate);
     b.gauge(facts, 'source.lagSeconds', `${key}:lag`, lag, ['short', 'medium']);
     const evLag = finite(d.v.metrics.currentEmitEventTimeLag?.max);
-    b.gauge(facts, 'source.eventTimeLag', `${key}:evlag`, evLag === undefined ? undefined : evLag / 1000, ['short']);
+    b.gauge(facts, 'source.eventTimeLag', `${key}:evlag`, evLag === undefined ? undefined : evLag / 1000, [
+      'short',
+    ]);
     b.set(facts, 'source.idleRatio.avg', perMille(d.v.metrics.idleTimeMsPerSecond?.avg));
     if (lag !== undefined) maxLag = Math.max(maxLag ?? 0, lag);
     if (d.outRate !== undefined) sourceRate = (sourceRate ?? 0) + d.outRate;
@@ -239,13 +277,20 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
     const upstreamBp = v.inputs.some(u => derived.get(u)?.backpressured === true);
     b.set(facts, 'vertex.upstreamBackpressured', upstreamBp);
     const hasBusy = d.busyMax !== undefined && d.bpMax !== undefined;
-    const bottleneck = hasBusy && !d.backpressured && (upstreamBp || (d.isSource && (d.busyMax ?? 0) >= SOURCE_SATURATED_AT));
+    const bottleneck =
+      hasBusy && !d.backpressured && (upstreamBp || (d.isSource && (d.busyMax ?? 0) >= SOURCE_SATURATED_AT));
     if (hasBusy) b.set(facts, 'vertex.isBottleneck', bottleneck);
     if (bottleneck) bottlenecks += 1;
     b.gauge(facts, 'vertex.busyRatio.max', `${key}:busyMax`, d.busyMax, ['short', 'long']);
     b.gauge(facts, 'vertex.busyRatio.avg', `${key}:busyAvg`, d.busyAvg, ['short', 'long']);
     b.gauge(facts, 'vertex.backpressureRatio.max', `${key}:bpMax`, d.bpMax, ['short', 'long']);
-    b.gauge(facts, 'vertex.backpressureRatio.avg', `${key}:bpAvg`, perMille(m.backPressuredTimeMsPerSecond?.avg), ['short', 'long']);
+    b.gauge(
+      facts,
+      'vertex.backpressureRatio.avg',
+      `${key}:bpAvg`,
+      perMille(m.backPressuredTimeMsPerSecond?.avg),
+      ['short', 'long'],
+    );
     b.gauge(facts, 'vertex.idleRatio.avg', `${key}:idleAvg`, perMille(m.idleTimeMsPerSecond?.avg), ['long']);
     b.set(facts, 'vertex.recordsInRate', d.inRate);
     b.set(facts, 'vertex.recordsOutRate', d.outRate);
@@ -254,7 +299,11 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
     b.set(facts, 'vertex.targetRate', d.targetRate);
     b.set(facts, 'vertex.requiredUtilization', ratio(d.targetRate, tpr));
     b.set(facts, 'vertex.busySkew', skew(m.busyTimeMsPerSecond));
-    b.set(facts, 'vertex.recordsInSkew', skew(d.isSource ? m.numRecordsOutPerSecond : m.numRecordsInPerSecond));
+    b.set(
+      facts,
+      'vertex.recordsInSkew',
+      skew(d.isSource ? m.numRecordsOutPerSecond : m.numRecordsInPerSecond),
+    );
     const wm = finite(m.currentInputWatermark?.min);
     if (wm !== undefined && wm > 0) {
       b.gauge(facts, 'vertex.watermarkLag', `${key}:wmLag`, Math.max(0, (now - wm) / 1000), ['short']);
@@ -273,7 +322,8 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
   if (js) {
     b.set(jf, 'job.state', js.state);
     b.set(jf, 'job.isRunning', js.state === 'RUNNING');
-    if (js.state === 'RUNNING' && js.runningSince !== undefined) b.set(jf, 'job.uptime', Math.max(0, (now - js.runningSince) / 1000));
+    if (js.state === 'RUNNING' && js.runningSince !== undefined)
+      b.set(jf, 'job.uptime', Math.max(0, (now - js.runningSince) / 1000));
     if (js.schedulerType !== undefined) b.set(jf, 'job.schedulerAdaptive', js.schedulerType === 'Adaptive');
     b.counter(jf, 'job.restarts', 'job:restarts', js.numRestarts, ['short', 'medium', 'long', 'day']);
   }
@@ -281,16 +331,25 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
   if (snapshot.exceptions) {
     for (const w of ['short', 'medium', 'long'] as const) {
       const since = now - opts.windows[w];
-      b.set(jf, `job.exceptions.count${SUFFIX[w]}`, snapshot.exceptions.filter(e => e.timestamp >= since).length);
+      b.set(
+        jf,
+        `job.exceptions.count${SUFFIX[w]}`,
+        snapshot.exceptions.filter(e => e.timestamp >= since).length,
+      );
     }
   }
   const cp = snapshot.checkpoints;
   if (cp) {
     b.counter(jf, 'job.checkpoints.failed', 'job:cpFailed', cp.counts.failed, ['short', 'medium', 'long']);
-    b.counter(jf, 'job.checkpoints.completed', 'job:cpCompleted', cp.counts.completed, ['short', 'medium', 'long']);
+    b.counter(jf, 'job.checkpoints.completed', 'job:cpCompleted', cp.counts.completed, [
+      'short',
+      'medium',
+      'long',
+    ]);
     const last = cp.latestCompleted;
     const lastAt = last?.latestAckTimestamp;
-    if (lastAt !== undefined) b.set(jf, 'job.checkpoints.sinceLastCompleted', Math.max(0, (now - lastAt) / 1000));
+    if (lastAt !== undefined)
+      b.set(jf, 'job.checkpoints.sinceLastCompleted', Math.max(0, (now - lastAt) / 1000));
     const dur = last?.endToEndDurationMs === undefined ? undefined : last.endToEndDurationMs / 1000;
     b.gauge(jf, 'job.checkpoints.lastDuration', 'job:cpDuration', dur, ['short', 'long']);
     if (cp.config) {
@@ -307,7 +366,8 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
     b.set(jf, 'job.checkpoints.stateSize', size);
     b.record('job:stateSize', ['long'], size);
     const ends = size === undefined ? undefined : b.ends('job:stateSize', 'long');
-    if (ends && ends.first > 0 && ends.spanMs >= opts.windows.long / 2) b.set(jf, 'job.checkpoints.stateSize.growthLong', (ends.last - ends.first) / ends.first);
+    if (ends && ends.first > 0 && ends.spanMs >= opts.windows.long / 2)
+      b.set(jf, 'job.checkpoints.stateSize.growthLong', (ends.last - ends.first) / ends.first);
   }
   const nanosMax = (pick: (v: VertexSnapshot) => Agg | undefined): number | undefined => {
     let max: number | undefined;
@@ -317,8 +377,16 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
     }
     return max === undefined ? undefined : max / 1e9;
   };
-  b.set(jf, 'job.checkpoints.startDelay.max', nanosMax(v => v.metrics.checkpointStartDelayNanos));
-  b.set(jf, 'job.checkpoints.alignment.max', nanosMax(v => v.metrics.checkpointAlignmentTime));
+  b.set(
+    jf,
+    'job.checkpoints.startDelay.max',
+    nanosMax(v => v.metrics.checkpointStartDelayNanos),
+  );
+  b.set(
+    jf,
+    'job.checkpoints.alignment.max',
+    nanosMax(v => v.metrics.checkpointAlignmentTime),
+  );
   b.gauge(jf, 'job.lagSeconds', 'job:lag', maxLag, ['short', 'medium']);
   if (maxLag !== undefined) b.set(jf, 'job.lagSeconds.growthShort', b.slope('job:lag', 'short'));
   b.set(jf, 'job.sourceRate', sourceRate);
@@ -342,9 +410,16 @@ export function detect(snapshot: Snapshot, prev: DetectState | undefined, opts: 
     }
     b.gauge(facts, 'taskmanager.gcTimeRatio', `${key}:gc`, gc, ['short', 'medium']);
     b.set(facts, 'taskmanager.cpuLoad', finite(tm.cpuLoad));
-    b.set(facts, 'taskmanager.heartbeatAge', tm.timeSinceLastHeartbeatMs === undefined ? undefined : tm.timeSinceLastHeartbeatMs / 1000);
+    b.set(
+      facts,
+      'taskmanager.heartbeatAge',
+      tm.timeSinceLastHeartbeatMs === undefined ? undefined : tm.timeSinceLastHeartbeatMs / 1000,
+    );
     b.set(facts, 'taskmanager.freeSlots', tm.slotsFree);
-    tmFacts.push({ subject: { kind: 'taskmanager', id: tm.id, name: tm.host === tm.id ? tm.id : `${tm.id} (${tm.host})` }, facts });
+    tmFacts.push({
+      subject: { kind: 'taskmanager', id: tm.id, name: tm.host === tm.id ? tm.id : `${tm.id} (${tm.host})` },
+      facts,
+    });
   }
 
   // ── nodes ──

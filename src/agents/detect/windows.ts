@@ -44,21 +44,41 @@ export function recordSample(
       last.last = value;
       last.lastAt = at;
     } else {
-      ring.push({ t: Math.floor(at / len) * len, sum: value, n: 1, first: value, firstAt: at, last: value, lastAt: at });
+      ring.push({
+        t: Math.floor(at / len) * len,
+        sum: value,
+        n: 1,
+        first: value,
+        firstAt: at,
+        last: value,
+        lastAt: at,
+      });
     }
     const oldest = at - lengths[w] - len;
     while (ring.length > 0 && (ring[0]?.t ?? at) < oldest) ring.shift();
   }
 }
 
-function inWindow(history: SeriesHistory, key: string, w: WindowName, lengths: WindowLengths, now: number): Bucket[] {
+function inWindow(
+  history: SeriesHistory,
+  key: string,
+  w: WindowName,
+  lengths: WindowLengths,
+  now: number,
+): Bucket[] {
   const ring = history[key]?.[w];
   if (!ring) return [];
   const start = now - lengths[w];
   return ring.filter(b => b.lastAt >= start);
 }
 
-export function windowAvg(history: SeriesHistory, key: string, w: WindowName, lengths: WindowLengths, now: number): number | undefined {
+export function windowAvg(
+  history: SeriesHistory,
+  key: string,
+  w: WindowName,
+  lengths: WindowLengths,
+  now: number,
+): number | undefined {
   let sum = 0;
   let n = 0;
   for (const b of inWindow(history, key, w, lengths, now)) {
@@ -72,7 +92,13 @@ export function windowAvg(history: SeriesHistory, key: string, w: WindowName, le
  * Increase of a counter over the window (first sample in the window to the latest). A drop is a
  * reset: the counter restarted from zero, so the new value is all increase.
  */
-export function windowIncrease(history: SeriesHistory, key: string, w: WindowName, lengths: WindowLengths, now: number): number | undefined {
+export function windowIncrease(
+  history: SeriesHistory,
+  key: string,
+  w: WindowName,
+  lengths: WindowLengths,
+  now: number,
+): number | undefined {
   const buckets = inWindow(history, key, w, lengths, now);
   if (buckets.length === 0) return undefined;
   let total = 0;
@@ -87,7 +113,13 @@ export function windowIncrease(history: SeriesHistory, key: string, w: WindowNam
 }
 
 /** Slope per second between the first and the last sample in the window. */
-export function windowSlope(history: SeriesHistory, key: string, w: WindowName, lengths: WindowLengths, now: number): number | undefined {
+export function windowSlope(
+  history: SeriesHistory,
+  key: string,
+  w: WindowName,
+  lengths: WindowLengths,
+  now: number,
+): number | undefined {
   const buckets = inWindow(history, key, w, lengths, now);
   const first = buckets[0];
   const last = buckets[buckets.length - 1];

@@ -44,7 +44,13 @@ export function healthScore(records: Iterable<ScoringRecord>, now: number, windo
     if (severity === undefined) continue;
     let list = byRule.get(rec.rule);
     if (!list) byRule.set(rec.rule, (list = []));
-    list.push({ fingerprint: rec.fingerprint, rule: rec.rule, severity, weight: SEVERITY_WEIGHT[severity], counted: false });
+    list.push({
+      fingerprint: rec.fingerprint,
+      rule: rec.rule,
+      severity,
+      weight: SEVERITY_WEIGHT[severity],
+      counted: false,
+    });
   }
   const breakdown: ScoreBreakdownEntry[] = [];
   let deducted = 0;
@@ -56,7 +62,12 @@ export function healthScore(records: Iterable<ScoringRecord>, now: number, windo
       breakdown.push(entry);
     });
   }
-  breakdown.sort((a, b) => Number(b.counted) - Number(a.counted) || b.weight - a.weight || (a.fingerprint < b.fingerprint ? -1 : 1));
+  breakdown.sort(
+    (a, b) =>
+      Number(b.counted) - Number(a.counted) ||
+      b.weight - a.weight ||
+      (a.fingerprint < b.fingerprint ? -1 : 1),
+  );
   return { score: Math.max(0, 100 - deducted), breakdown };
 }
 
@@ -66,7 +77,8 @@ export function healthScore(records: Iterable<ScoringRecord>, now: number, windo
  */
 export function riskOf(score: number, firing: Iterable<Pick<Finding, 'severity'>>): Risk {
   let worst: Severity | undefined;
-  for (const f of firing) if (worst === undefined || SEVERITY_RANK[f.severity] < SEVERITY_RANK[worst]) worst = f.severity;
+  for (const f of firing)
+    if (worst === undefined || SEVERITY_RANK[f.severity] < SEVERITY_RANK[worst]) worst = f.severity;
   if (worst === 'high' || score < 60) return 'high';
   if (worst === 'medium' || score <= 80) return 'medium';
   return 'low';

@@ -13,7 +13,11 @@ export interface ObservedJob {
  * one cluster-scope availability finding "cannot observe <source>" replaces a finding per job.
  * Cluster subjects are shared, so the fingerprint is the same for every job: alerted once.
  */
-export function cannotObserveFindings(jobs: Iterable<ObservedJob>, now: number, firstSeen: ReadonlyMap<string, number> = new Map()): Finding[] {
+export function cannotObserveFindings(
+  jobs: Iterable<ObservedJob>,
+  now: number,
+  firstSeen: ReadonlyMap<string, number> = new Map(),
+): Finding[] {
   const bySource = new Map<string, { total: number; stale: number }>();
   for (const j of jobs) {
     const s = bySource.get(j.sourceId) ?? { total: 0, stale: 0 };

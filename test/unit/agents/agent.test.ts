@@ -24,24 +24,64 @@ function snapshot(j: JobRef, at: number, busyMs: number): Snapshot {
     observedAt: at,
     sourceId: `flink:${j.cluster}`,
     cluster: { reachable: true, taskManagers: 2, slotsTotal: 8, slotsAvailable: 4 },
-    jobStatus: { id: j.flinkJobId, name: j.name, state: 'RUNNING', startTime: 0, runningSince: 0, numRestarts: 0 },
+    jobStatus: {
+      id: j.flinkJobId,
+      name: j.name,
+      state: 'RUNNING',
+      startTime: 0,
+      runningSince: 0,
+      numRestarts: 0,
+    },
     vertices: [
-      { id: 'src', name: 'Source: Kafka', parallelism: 2, inputs: [], metrics: { busyTimeMsPerSecond: { max: 300, avg: 250 }, backPressuredTimeMsPerSecond: { max: 0, avg: 0 }, numRecordsOutPerSecond: { sum: 1000 }, pendingRecords: { sum: 0 } } },
-      { id: 'map', name: 'Map', parallelism: 2, inputs: ['src'], metrics: { busyTimeMsPerSecond: { max: busyMs, avg: busyMs - 20 }, backPressuredTimeMsPerSecond: { max: 0, avg: 0 }, numRecordsInPerSecond: { sum: 1000 }, numRecordsOutPerSecond: { sum: 1000 } } },
+      {
+        id: 'src',
+        name: 'Source: Kafka',
+        parallelism: 2,
+        inputs: [],
+        metrics: {
+          busyTimeMsPerSecond: { max: 300, avg: 250 },
+          backPressuredTimeMsPerSecond: { max: 0, avg: 0 },
+          numRecordsOutPerSecond: { sum: 1000 },
+          pendingRecords: { sum: 0 },
+        },
+      },
+      {
+        id: 'map',
+        name: 'Map',
+        parallelism: 2,
+        inputs: ['src'],
+        metrics: {
+          busyTimeMsPerSecond: { max: busyMs, avg: busyMs - 20 },
+          backPressuredTimeMsPerSecond: { max: 0, avg: 0 },
+          numRecordsInPerSecond: { sum: 1000 },
+          numRecordsOutPerSecond: { sum: 1000 },
+        },
+      },
     ],
     missing: [],
   };
 }
 
 /** Evaluates "vertex.busyRatio.max > 0.9" from the real detect output. */
-const busyRule = testRule({ id: 'busy', severity: 'high', forMs: 0, action: { kind: 'advice', text: 'raise the parallelism of {{subject.name}}', params: {} } });
+const busyRule = testRule({
+  id: 'busy',
+  severity: 'high',
+  forMs: 0,
+  action: { kind: 'advice', text: 'raise the parallelism of {{subject.name}}', params: {} },
+});
 const evaluator: RuleEvaluator = {
   rules: [busyRule],
   evaluate: facts =>
     facts.vertices.map((v): RuleEvaluation => {
       const busy = v.facts['vertex.busyRatio.max'];
-      const evidence: Record<string, number> = typeof busy === 'number' ? { 'vertex.busyRatio.max': busy } : {};
-      return { rule: busyRule, subject: v.subject, truth: typeof busy !== 'number' ? 'unknown' : busy > 0.9 ? 'true' : 'false', evidence };
+      const evidence: Record<string, number> =
+        typeof busy === 'number' ? { 'vertex.busyRatio.max': busy } : {};
+      return {
+        rule: busyRule,
+        subject: v.subject,
+        truth: typeof busy !== 'number' ? 'unknown' : busy > 0.9 ? 'true' : 'false',
+        evidence,
+      };
     }),
 };
 
@@ -52,7 +92,14 @@ function deps(clock: VirtualClock, collector: Collector, extra: Partial<AgentDep
     store: new MemoryStore(),
     evaluator,
     rulesVersion: 'test',
-    settings: { tickMs: 10 * S, staleAfterMs: 30 * S, scoringWindowMs: 1_800_000, historyPoints: 5, windows: { short: 300_000, medium: 900_000, long: 3_600_000, day: 86_400_000 }, catchUpMs: 300_000 },
+    settings: {
+      tickMs: 10 * S,
+      staleAfterMs: 30 * S,
+      scoringWindowMs: 1_800_000,
+      historyPoints: 5,
+      windows: { short: 300_000, medium: 900_000, long: 3_600_000, day: 86_400_000 },
+      catchUpMs: 300_000,
+    },
     detectStates: new Map(),
     ...extra,
   };
@@ -64,7 +111,16 @@ describe('agent cycle', () => {
     const j = job('orders');
     const d = deps(clock, { collect: (jr, now) => Promise.resolve(snapshot(jr, now, 950)) });
     const { report } = await runCycle(j, d);
-    expect(report).toMatchObject({ schemaVersion: 1, id: 'rest:c1/orders', dataState: 'ok', score: 95, risk: 'high', state: 'RUNNING', mode: 'dry-run', labels: { team: 'orders' } });
+    expect(report).toMatchObject({
+      schemaVersion: 1,
+      id: 'rest:c1/orders',
+      dataState: 'ok',
+      score: 95,
+      risk: 'high',
+      state: 'RUNNING',
+      mode: 'dry-run',
+      labels: { team: 'orders' },
+    });
     expect(report.firstAction?.text).toBe('raise the parallelism of Map');
     expect(report.findings.map(f => f.evidence)).toEqual([{ 'vertex.busyRatio.max': 0.95 }]);
     const stored = await d.store.getJob(j.jobKey);
@@ -87,7 +143,14 @@ describe('agent cycle', () => {
     let up = true;
     const planned: string[] = [];
     const planner: Planner = { plan: ctx => (planned.push(ctx.report.dataState), Promise.resolve([])) };
-    const d = deps(clock, { collect: (jr, now) => (up ? Promise.resolve(snapshot(jr, now, 950)) : Promise.reject(new Error('ECONNREFUSED'))) }, { planners: [planner] });
+    const d = deps(
+      clock,
+      {
+        collect: (jr, now) =>
+          up ? Promise.resolve(snapshot(jr, now, 950)) : Promise.reject(new Error('ECONNREFUSED')),
+      },
+      { planners: [planner] },
+    );
     await runCycle(job('orders'), d);
     up = false;
     await clock.advance(10 * S);
@@ -103,14 +166,23 @@ describe('agent cycle', () => {
     const executed: string[] = [];
     const d = deps(
       clock,
-      { collect: (jr, now) => (up ? Promise.resolve(snapshot(jr, now, 950)) : Promise.reject(new Error('down'))) },
+      {
+        collect: (jr, now) =>
+          up ? Promise.resolve(snapshot(jr, now, 950)) : Promise.reject(new Error('down')),
+      },
       { executor: { execute: r => (executed.push(r.dataState), Promise.resolve()) } },
     );
     await runCycle(job('orders'), d);
     up = false;
     await clock.advance(40 * S);
     const { report } = await runCycle(job('orders'), d);
-    expect(report).toMatchObject({ dataState: 'stale', score: null, risk: null, firstAction: null, actions: [] });
+    expect(report).toMatchObject({
+      dataState: 'stale',
+      score: null,
+      risk: null,
+      firstAction: null,
+      actions: [],
+    });
     expect(report.findings.map(f => f.state)).toEqual(['unknown']);
     expect(executed).toEqual(['ok']);
   });
@@ -131,19 +203,39 @@ describe('agent cycle', () => {
     expect(reports.map(r => r.score)).toEqual([null, null, null, null]);
     expect(reports.map(r => r.risk)).toEqual([null, null, null, null]);
     expect(reports.flatMap(r => r.findings)).toEqual([]);
-    const cluster = cannotObserveFindings(reports.map(r => ({ sourceId: 'flink:c1', dataState: r.dataState })), clock.now());
+    const cluster = cannotObserveFindings(
+      reports.map(r => ({ sourceId: 'flink:c1', dataState: r.dataState })),
+      clock.now(),
+    );
     expect(cluster).toHaveLength(1);
-    expect(cluster[0]).toMatchObject({ title: 'cannot observe flink:c1', category: 'availability', severity: 'high', subject: { kind: 'cluster', id: 'flink:c1' } });
+    expect(cluster[0]).toMatchObject({
+      title: 'cannot observe flink:c1',
+      category: 'availability',
+      severity: 'high',
+      subject: { kind: 'cluster', id: 'flink:c1' },
+    });
   });
 
   it('one observable job keeps its source from being reported unobservable', () => {
-    expect(cannotObserveFindings([{ sourceId: 's', dataState: 'stale' }, { sourceId: 's', dataState: 'ok' }], 0)).toEqual([]);
+    expect(
+      cannotObserveFindings(
+        [
+          { sourceId: 's', dataState: 'stale' },
+          { sourceId: 's', dataState: 'ok' },
+        ],
+        0,
+      ),
+    ).toEqual([]);
   });
 
   it('a pause makes the mode paused and stops planning', async () => {
     const clock = new VirtualClock();
     const planner: Planner = { plan: () => Promise.reject(new Error('must not plan while paused')) };
-    const d = deps(clock, { collect: (jr, now) => Promise.resolve(snapshot(jr, now, 950)) }, { planners: [planner] });
+    const d = deps(
+      clock,
+      { collect: (jr, now) => Promise.resolve(snapshot(jr, now, 950)) },
+      { planners: [planner] },
+    );
     await d.store.putRecord('pause', 'cluster:c1', { reason: 'maintenance' });
     const { report } = await runCycle(job('orders'), d);
     expect(report.mode).toBe('paused');
@@ -152,9 +244,17 @@ describe('agent cycle', () => {
   it('planners act only on ok data and their actions are reported', async () => {
     const clock = new VirtualClock();
     const action = { id: 'a1', kind: 'rescale', status: 'planned' } as PlannedAction;
-    const d = deps(clock, { collect: (jr, now) => Promise.resolve({ ...snapshot(jr, now, 950), missing: ['checkpoints'] }) }, { planners: [{ plan: () => Promise.resolve([action]) }] });
+    const d = deps(
+      clock,
+      { collect: (jr, now) => Promise.resolve({ ...snapshot(jr, now, 950), missing: ['checkpoints'] }) },
+      { planners: [{ plan: () => Promise.resolve([action]) }] },
+    );
     expect((await runCycle(job('orders'), d)).report).toMatchObject({ dataState: 'partial', actions: [] });
-    const d2 = deps(clock, { collect: (jr, now) => Promise.resolve(snapshot(jr, now, 950)) }, { planners: [{ plan: () => Promise.resolve([action]) }] });
+    const d2 = deps(
+      clock,
+      { collect: (jr, now) => Promise.resolve(snapshot(jr, now, 950)) },
+      { planners: [{ plan: () => Promise.resolve([action]) }] },
+    );
     expect((await runCycle(job('orders'), d2)).report.actions).toEqual([action]);
   });
 
@@ -173,6 +273,10 @@ describe('agent cycle', () => {
     );
     const { report } = await runCycle(job('orders'), d);
     expect(report.score).toBe(95);
-    expect(errors).toEqual(['select: planner bug', 'execute: webhook down', 'timing collect,detect,analyze,select,execute,store']);
+    expect(errors).toEqual([
+      'select: planner bug',
+      'execute: webhook down',
+      'timing collect,detect,analyze,select,execute,store',
+    ]);
   });
 });

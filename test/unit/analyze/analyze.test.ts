@@ -34,7 +34,12 @@ function scripted(rules: Rule[], script: (rule: Rule, t: number) => [Subject, Tr
     rules,
     evaluate(facts): RuleEvaluation[] {
       return rules.flatMap(rule =>
-        script(rule, facts.observedAt).map(([subject, truth]) => ({ rule, subject, truth, evidence: { 'vertex.busyRatio.max': 0.95 } })),
+        script(rule, facts.observedAt).map(([subject, truth]) => ({
+          rule,
+          subject,
+          truth,
+          evidence: { 'vertex.busyRatio.max': 0.95 },
+        })),
       );
     },
   };
@@ -43,9 +48,25 @@ function scripted(rules: Rule[], script: (rule: Rule, t: number) => [Subject, Tr
 /** Runs analyze every tickMs from 0 to durationMs and returns the final records and findings. */
 function simulate(evaluator: RuleEvaluator, tickMs: number, durationMs: number) {
   let records: Record<string, FindingRecord> = {};
-  let last = analyze({ jobKey: JOB, facts: jobFacts(0), evaluator, previous: records, now: 0, tickMs, retentionMs: 30 * MIN });
+  let last = analyze({
+    jobKey: JOB,
+    facts: jobFacts(0),
+    evaluator,
+    previous: records,
+    now: 0,
+    tickMs,
+    retentionMs: 30 * MIN,
+  });
   for (let t = 0; t <= durationMs; t += tickMs) {
-    last = analyze({ jobKey: JOB, facts: jobFacts(t), evaluator, previous: records, now: t, tickMs, retentionMs: 30 * MIN });
+    last = analyze({
+      jobKey: JOB,
+      facts: jobFacts(t),
+      evaluator,
+      previous: records,
+      now: t,
+      tickMs,
+      retentionMs: 30 * MIN,
+    });
     records = last.records;
   }
   return last;
@@ -82,17 +103,43 @@ describe('analyze', () => {
     const diagnosis = testRule({ id: 'under-provisioned', severity: 'medium', requires: ['backpressure'] });
     const v = vertex('v1');
     let symptomTruth: Truth = 'false';
-    const ev = scripted([diagnosis, symptom], rule => [[v, rule.id === 'backpressure' ? symptomTruth : 'true']]);
-    let r = analyze({ jobKey: JOB, facts: jobFacts(0), evaluator: ev, previous: {}, now: 0, tickMs: 10_000, retentionMs: 30 * MIN });
+    const ev = scripted([diagnosis, symptom], rule => [
+      [v, rule.id === 'backpressure' ? symptomTruth : 'true'],
+    ]);
+    let r = analyze({
+      jobKey: JOB,
+      facts: jobFacts(0),
+      evaluator: ev,
+      previous: {},
+      now: 0,
+      tickMs: 10_000,
+      retentionMs: 30 * MIN,
+    });
     expect(r.findings).toHaveLength(0);
     symptomTruth = 'true';
-    r = analyze({ jobKey: JOB, facts: jobFacts(10_000), evaluator: ev, previous: r.records, now: 10_000, tickMs: 10_000, retentionMs: 30 * MIN });
+    r = analyze({
+      jobKey: JOB,
+      facts: jobFacts(10_000),
+      evaluator: ev,
+      previous: r.records,
+      now: 10_000,
+      tickMs: 10_000,
+      retentionMs: 30 * MIN,
+    });
     expect(r.findings.map(f => [f.rule, f.diagnosis]).sort()).toEqual([
       ['backpressure', false],
       ['under-provisioned', true],
     ]);
     symptomTruth = 'unknown';
-    r = analyze({ jobKey: JOB, facts: jobFacts(20_000), evaluator: ev, previous: r.records, now: 20_000, tickMs: 10_000, retentionMs: 30 * MIN });
+    r = analyze({
+      jobKey: JOB,
+      facts: jobFacts(20_000),
+      evaluator: ev,
+      previous: r.records,
+      now: 20_000,
+      tickMs: 10_000,
+      retentionMs: 30 * MIN,
+    });
     expect(r.findings.every(f => f.state === 'unknown')).toBe(true);
   });
 
@@ -100,16 +147,43 @@ describe('analyze', () => {
     const jobRule = testRule({ id: 'lag-growing', scope: 'job' });
     const vertexRule = testRule({ id: 'bottleneck', requires: ['lag-growing'] });
     const ev = scripted([jobRule, vertexRule], rule =>
-      rule.scope === 'job' ? [[{ kind: 'job', id: JOB, name: 'orders' }, 'true']] : [[vertex('v1'), 'true'], [vertex('v2'), 'false']],
+      rule.scope === 'job'
+        ? [[{ kind: 'job', id: JOB, name: 'orders' }, 'true']]
+        : [
+            [vertex('v1'), 'true'],
+            [vertex('v2'), 'false'],
+          ],
     );
-    const r = analyze({ jobKey: JOB, facts: jobFacts(0), evaluator: ev, previous: {}, now: 0, tickMs: 10_000, retentionMs: 30 * MIN });
-    expect(r.findings.map(f => `${f.rule}:${f.subject.id}`).sort()).toEqual([`bottleneck:v1`, `lag-growing:${JOB}`]);
+    const r = analyze({
+      jobKey: JOB,
+      facts: jobFacts(0),
+      evaluator: ev,
+      previous: {},
+      now: 0,
+      tickMs: 10_000,
+      retentionMs: 30 * MIN,
+    });
+    expect(r.findings.map(f => `${f.rule}:${f.subject.id}`).sort()).toEqual([
+      `bottleneck:v1`,
+      `lag-growing:${JOB}`,
+    ]);
   });
 
   it('renders the action text and fills evidence', () => {
-    const rule = testRule({ id: 'busy', action: { kind: 'advice', text: 'raise the parallelism of {{subject.name}}', params: {} } });
+    const rule = testRule({
+      id: 'busy',
+      action: { kind: 'advice', text: 'raise the parallelism of {{subject.name}}', params: {} },
+    });
     const ev = scripted([rule], () => [[vertex('v1'), 'true']]);
-    const r = analyze({ jobKey: JOB, facts: jobFacts(0), evaluator: ev, previous: {}, now: 0, tickMs: 10_000, retentionMs: 30 * MIN });
+    const r = analyze({
+      jobKey: JOB,
+      facts: jobFacts(0),
+      evaluator: ev,
+      previous: {},
+      now: 0,
+      tickMs: 10_000,
+      retentionMs: 30 * MIN,
+    });
     expect(r.findings[0]?.action.text).toBe('raise the parallelism of Map v1');
     expect(r.findings[0]?.evidence).toEqual({ 'vertex.busyRatio.max': 0.95 });
     expect(r.findings[0]?.fingerprint).toBe(`${JOB}|busy|vertex|v1`);
@@ -119,10 +193,26 @@ describe('analyze', () => {
     const rule = testRule({ id: 'busy' });
     let present = true;
     const ev = scripted([rule], () => (present ? [[vertex('v1'), 'true']] : []));
-    let r = analyze({ jobKey: JOB, facts: jobFacts(0), evaluator: ev, previous: {}, now: 0, tickMs: 10_000, retentionMs: 30 * MIN });
+    let r = analyze({
+      jobKey: JOB,
+      facts: jobFacts(0),
+      evaluator: ev,
+      previous: {},
+      now: 0,
+      tickMs: 10_000,
+      retentionMs: 30 * MIN,
+    });
     present = false;
     for (const t of [10_000, 20_000, 30_000]) {
-      r = analyze({ jobKey: JOB, facts: jobFacts(t), evaluator: ev, previous: r.records, now: t, tickMs: 10_000, retentionMs: 30 * MIN });
+      r = analyze({
+        jobKey: JOB,
+        facts: jobFacts(t),
+        evaluator: ev,
+        previous: r.records,
+        now: t,
+        tickMs: 10_000,
+        retentionMs: 30 * MIN,
+      });
     }
     expect(r.findings.map(f => f.state)).toEqual(['resolved']);
   });
@@ -130,14 +220,31 @@ describe('analyze', () => {
   it('disabled rules are not evaluated', () => {
     const rule = testRule({ id: 'busy' });
     const ev = scripted([rule], () => [[vertex('v1'), 'true']]);
-    const r = analyze({ jobKey: JOB, facts: jobFacts(0), evaluator: ev, previous: {}, now: 0, tickMs: 10_000, retentionMs: 30 * MIN, disabledRules: new Set(['busy']) });
+    const r = analyze({
+      jobKey: JOB,
+      facts: jobFacts(0),
+      evaluator: ev,
+      previous: {},
+      now: 0,
+      tickMs: 10_000,
+      retentionMs: 30 * MIN,
+      disabledRules: new Set(['busy']),
+    });
     expect(r.findings).toHaveLength(0);
   });
 
   it('markUnknown turns firing findings unknown without resolving them', () => {
     const rule = testRule({ id: 'busy' });
     const ev = scripted([rule], () => [[vertex('v1'), 'true']]);
-    const r = analyze({ jobKey: JOB, facts: jobFacts(0), evaluator: ev, previous: {}, now: 0, tickMs: 10_000, retentionMs: 30 * MIN });
+    const r = analyze({
+      jobKey: JOB,
+      facts: jobFacts(0),
+      evaluator: ev,
+      previous: {},
+      now: 0,
+      tickMs: 10_000,
+      retentionMs: 30 * MIN,
+    });
     const u = markUnknown(r.records, 10 * MIN, 30 * MIN);
     expect(u.findings.map(f => f.state)).toEqual(['unknown']);
     expect(Object.values(u.records)[0]?.firing).toBe(true);

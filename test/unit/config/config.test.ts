@@ -31,7 +31,15 @@ describe('config', () => {
   it('names every bad field with its path and reason', () => {
     let err: unknown;
     try {
-      compileConfig({ agent: { interval: 'soon' }, mode: 'yolo', flink: { clusters: [{ label: 'a b', url: 'nope' }] }, extra: 1 }, 'autopilot.yaml');
+      compileConfig(
+        {
+          agent: { interval: 'soon' },
+          mode: 'yolo',
+          flink: { clusters: [{ label: 'a b', url: 'nope' }] },
+          extra: 1,
+        },
+        'autopilot.yaml',
+      );
     } catch (e) {
       err = e;
     }
@@ -51,18 +59,26 @@ describe('config', () => {
     writeFileSync(file, 'mode: approve\nagent:\n  interval: 30s\napi:\n  port: 9000\n');
     const c = loadConfig({
       file,
-      env: { AUTOPILOT_MODE: 'auto', AUTOPILOT_API_PORT: '9100', AUTOPILOT_FLINK_URL: 'http://127.0.0.1:8081' },
+      env: {
+        AUTOPILOT_MODE: 'auto',
+        AUTOPILOT_API_PORT: '9100',
+        AUTOPILOT_FLINK_URL: 'http://127.0.0.1:8081',
+      },
       flags: { apiPort: 9200 },
     });
     expect(c.mode).toBe('auto');
     expect(c.api.port).toBe(9200);
     expect(c.agent.interval).toBe(30_000);
-    expect(c.flink.clusters).toEqual([expect.objectContaining({ label: 'default', url: 'http://127.0.0.1:8081', timeout: 5000 })]);
+    expect(c.flink.clusters).toEqual([
+      expect.objectContaining({ label: 'default', url: 'http://127.0.0.1:8081', timeout: 5000 }),
+    ]);
   });
 
   it('reports unreadable and malformed files by name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'autopilot-cfg-'));
-    expect(() => loadConfig({ file: join(dir, 'missing.yaml') })).toThrow(/missing\.yaml[\s\S]*cannot read file/);
+    expect(() => loadConfig({ file: join(dir, 'missing.yaml') })).toThrow(
+      /missing\.yaml[\s\S]*cannot read file/,
+    );
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"mode": ');
     expect(() => loadConfig({ file: bad })).toThrow(/bad\.json[\s\S]*not valid JSON/);

@@ -13,8 +13,17 @@ const NOW = Date.UTC(2026, 10, 11, 0, 30);
 const WINDOW = 30 * MIN;
 
 /** A record of `rule` on `subject` that was last firing at `lastFiringAt` with `severity`. */
-function rec(rule: string, subject: string, severity: Severity, lastFiringAt: number): Pick<FindingRecord, 'fingerprint' | 'rule' | 'lastFiringAtBySeverity'> {
-  return { fingerprint: `job|${rule}|vertex|${subject}`, rule, lastFiringAtBySeverity: { [severity]: lastFiringAt } };
+function rec(
+  rule: string,
+  subject: string,
+  severity: Severity,
+  lastFiringAt: number,
+): Pick<FindingRecord, 'fingerprint' | 'rule' | 'lastFiringAtBySeverity'> {
+  return {
+    fingerprint: `job|${rule}|vertex|${subject}`,
+    rule,
+    lastFiringAtBySeverity: { [severity]: lastFiringAt },
+  };
 }
 
 function finding(p: Partial<Finding> & Pick<Finding, 'rule' | 'severity'>): Finding {
@@ -39,7 +48,12 @@ describe('health score v1 (ARCHITECTURE §3)', () => {
     const records = [1, 2, 3, 4, 5].map(i => rec(`low-${i}`, 'v', 'low', NOW));
     const { score } = healthScore(records, NOW, WINDOW);
     expect(score).toBe(95);
-    expect(riskOf(score, records.map(() => ({ severity: 'low' as const })))).toBe('low');
+    expect(
+      riskOf(
+        score,
+        records.map(() => ({ severity: 'low' as const })),
+      ),
+    ).toBe('low');
   });
 
   it('one high that fired 20 min ago and resolved → 95, low', () => {
@@ -63,7 +77,10 @@ describe('health score v1 (ARCHITECTURE §3)', () => {
     ];
     const { score } = healthScore(records, NOW, WINDOW);
     expect(score).toBe(72);
-    const firing = [...Array(5).fill({ severity: 'medium' }), ...Array(3).fill({ severity: 'low' })] as { severity: Severity }[];
+    const firing: { severity: Severity }[] = [
+      ...Array.from({ length: 5 }, () => ({ severity: 'medium' as const })),
+      ...Array.from({ length: 3 }, () => ({ severity: 'low' as const })),
+    ];
     expect(riskOf(score, firing)).toBe('medium');
   });
 
@@ -90,7 +107,11 @@ describe('health score v1 (ARCHITECTURE §3)', () => {
   it('counts each fingerprint once at the highest severity it had in the window', () => {
     const r = { fingerprint: 'f', rule: 'esc', lastFiringAtBySeverity: { medium: NOW, high: NOW - 5 * MIN } };
     expect(healthScore([r], NOW, WINDOW).score).toBe(95);
-    const old = { fingerprint: 'f', rule: 'esc', lastFiringAtBySeverity: { medium: NOW, high: NOW - 31 * MIN } };
+    const old = {
+      fingerprint: 'f',
+      rule: 'esc',
+      lastFiringAtBySeverity: { medium: NOW, high: NOW - 31 * MIN },
+    };
     expect(healthScore([old], NOW, WINDOW).score).toBe(97);
   });
 
@@ -123,7 +144,12 @@ describe('health score v1 (ARCHITECTURE §3)', () => {
     [99, ['low', 'high'], 'high'],
     [100, ['low'], 'low'],
   ] as const)('risk bands: score %i with firing %j → %s', (score, sev, risk) => {
-    expect(riskOf(score, sev.map(severity => ({ severity })))).toBe(risk);
+    expect(
+      riskOf(
+        score,
+        sev.map(severity => ({ severity })),
+      ),
+    ).toBe(risk);
   });
 });
 
@@ -154,7 +180,11 @@ describe('first action', () => {
   });
 
   it('carries the action text and subject', () => {
-    const f = finding({ rule: 'busy', severity: 'medium', action: { kind: 'advice', text: 'raise parallelism of Map to 12' } });
+    const f = finding({
+      rule: 'busy',
+      severity: 'medium',
+      action: { kind: 'advice', text: 'raise parallelism of Map to 12' },
+    });
     expect(firstAction([f])).toEqual({
       kind: 'advice',
       text: 'raise parallelism of Map to 12',

@@ -11,11 +11,27 @@ const job = (key: string, score = 90): JobState => ({
   jobKey: key,
   incarnation: 'a1',
   findings: {
-    fp1: { fingerprint: 'fp1', rule: 'busy', subject: { kind: 'vertex', id: 'v', name: 'Map' }, falseEvaluations: 0, firing: true, unknown: false, firstSeen: 1, lastSeen: 2, lastEvaluatedAt: 2, lastFiringAtBySeverity: { medium: 2 } },
+    fp1: {
+      fingerprint: 'fp1',
+      rule: 'busy',
+      subject: { kind: 'vertex', id: 'v', name: 'Map' },
+      falseEvaluations: 0,
+      firing: true,
+      unknown: false,
+      firstSeen: 1,
+      lastSeen: 2,
+      lastEvaluatedAt: 2,
+      lastFiringAtBySeverity: { medium: 2 },
+    },
   },
   scoreHistory: [{ at: 2, score }],
 });
-const entry = (actionId: string, status: JournalEntry['status'], at = 1): JournalEntry => ({ actionId, jobKey: 'rest:c/j', at, status });
+const entry = (actionId: string, status: JournalEntry['status'], at = 1): JournalEntry => ({
+  actionId,
+  jobKey: 'rest:c/j',
+  at,
+  status,
+});
 
 let dir: string;
 beforeEach(() => {
@@ -47,7 +63,11 @@ describe.each([
     expect(await s.appendJournal(entry('x', 'executing', 1))).toBe(false);
     expect(await s.appendJournal(entry('x', 'executed', 2))).toBe(true);
     await s.appendJournal({ ...entry('y', 'planned', 3), jobKey: 'rest:c/other' });
-    expect((await s.readJournal()).map(e => `${e.actionId}:${e.status}`)).toEqual(['y:planned', 'x:executed', 'x:executing']);
+    expect((await s.readJournal()).map(e => `${e.actionId}:${e.status}`)).toEqual([
+      'y:planned',
+      'x:executed',
+      'x:executing',
+    ]);
     expect(await s.readJournal({ actionId: 'x', limit: 1 })).toHaveLength(1);
     expect((await s.readJournal({ jobKey: 'rest:c/other' })).map(e => e.actionId)).toEqual(['y']);
     await s.close();
