@@ -100,6 +100,7 @@ export const ConfigSchema = z.strictObject({
         .max(10_000)
         .default(32)
         .describe('Cycles run at the same time in this process.'),
+      discoveryInterval: duration('30s', 'How often the job inventory is refreshed from every source.'),
     })
     .prefault({}),
   windows: z

@@ -1,0 +1,216 @@
+import { createHash } from 'node:crypto';
+import { runCycle, type AgentDeps, type Executor, type Planner } from '../agents/agent.js';
+import { compileRules } from '../agents/analyze/compiled-evaluator.js';
+import type { DetectState } from '../agents/detect/detect.js';
+import { cannotObserveFindings } from '../agents/select/observability.js';
+import type { Config } from '../config/schema.js';
+import type { Clock, Finding, HealthReport, JobMode, JobRef, Rule, Snapshot } from '../domain/index.js';
+import type { Store } from '../state/store.js';
+import type { Logger } from '../telemetry/logger.js';
+import { LocalScheduler } from './local-scheduler.js';
+
+/** One place jobs come from and are observed through: a Flink REST cluster, a Kubernetes context… */
+export interface JobSource {
+  /** Stable id used in "cannot observe <id>" (e.g. `flink:<label>`). */
+  readonly id: string;
+  listJobs(): Promise<JobRef[]>;
+  collect(job: JobRef, now: number): Promise<Snapshot>;
+}
+
+export interface DaemonOptions {
+  config: Config;
+  clock: Clock;
+  sources: readonly JobSource[];
+  store: Store;
+  rules: readonly Rule[];
+  rulesVersion: string;
+  log: Logger;
+  planners?: readonly Planner[];
+  executor?: Executor;
+  /** Called after every cycle with its report. */
+  onReport?: (report: HealthReport) => void;
+}
+
+/** A short, stable version of a rule library: the hash of its files. */
+export function rulesVersionOf(files: readonly { file: string; text: string }[]): string {
+  const h = createHash('sha256');
+  for (const f of [...files].sort((a, b) => (a.file < b.file ? -1 : 1))) h.update(`${f.file}\n${f.text}\n`);
+  return h.digest('hex').slice(0, 12);
+}
+
+/**
+ * The standalone daemon: discovery → one agent per job on the in-process scheduler → reports.
+ * A source whose listing fails keeps its last good inventory (its jobs then go stale on their
+ * own, and when all of them are, one "cannot observe" finding stands for the source).
+ */
+export class Daemon {
+  private readonly scheduler: LocalScheduler;
+  private readonly inventory = new Map<string, JobRef[]>();
+  private readonly sourceOf = new Map<string, JobSource>();
+  private readonly latest = new Map<string, HealthReport>();
+  private readonly detectStates = new Map<string, DetectState>();
+  private readonly deps: AgentDeps;
+  private readonly cannotObserveSince = new Map<string, number>();
+  private discovery: Promise<void> | undefined;
+  private readonly stop = new AbortController();
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly opts: DaemonOptions) {
+    const { config, clock } = opts;
+    const evaluator = compileRules(opts.rules);
+    const disabled = new Set(config.rules.disabled);
+    const overrides = config.rules.params;
+    this.deps = {
+      clock,
+      collector: { collect: (job, now) => this.sourceFor(job).collect(job, now) },
+      store: opts.store,
+      evaluator,
+      rulesVersion: opts.rulesVersion,
+      settings: {
+        tickMs: config.agent.interval,
+        staleAfterMs: config.agent.interval * config.agent.staleAfterTicks,
+        scoringWindowMs: config.scoring.window,
+        historyPoints: config.scoring.historyPoints,
+        windows: config.windows,
+        catchUpMs: config.autoscaler.catchUp,
+      },
+      detectStates: this.detectStates,
+      policy: () => ({ mode: config.mode, overrides, disabledRules: disabled }),
+      ...(opts.planners === undefined ? {} : { planners: opts.planners }),
+      ...(opts.executor === undefined ? {} : { executor: opts.executor }),
+      onError: (stage, err, job) => {
+        opts.log.warn(
+          {
+            stage,
+            jobKey: job.jobKey,
+            err:
+              err instanceof Error
+                ? { message: err.message, code: (err as { code?: unknown }).code }
+                : String(err),
+          },
+          'cycle stage failed',
+        );
+      },
+    };
+    this.scheduler = new LocalScheduler({
+      clock,
+      intervalMs: config.agent.interval,
+      jitter: config.agent.jitter,
+      concurrency: config.agent.concurrency,
+      run: async job => {
+        await this.cycle(job);
+      },
+    });
+  }
+
+  private sourceFor(job: JobRef): JobSource {
+    const s = this.sourceOf.get(job.jobKey);
+    if (!s) throw new Error(`no source for ${job.jobKey}`);
+    return s;
+  }
+
+  /** Runs one cycle for a job now (the scheduler calls this; so do `diagnose` and tests). */
+  async cycle(job: JobRef): Promise<HealthReport> {
+    const { report } = await runCycle(job, this.deps);
+    this.latest.set(job.jobKey, report);
+    this.updateClusterFindings();
+    this.opts.onReport?.(report);
+    return report;
+  }
+
+  /** Refreshes the inventory from every source and syncs the scheduler. */
+  async discover(): Promise<JobRef[]> {
+    await Promise.all(
+      this.opts.sources.map(async source => {
+        try {
+          const jobs = await source.listJobs();
+          this.inventory.set(source.id, jobs);
+        } catch (err) {
+          this.opts.log.warn(
+            { source: source.id, err: (err as Error).message },
+            'job discovery failed; keeping the last inventory',
+          );
+        }
+      }),
+    );
+    const all: JobRef[] = [];
+    this.sourceOf.clear();
+    for (const source of this.opts.sources) {
+      for (const job of this.inventory.get(source.id) ?? []) {
+        if (this.sourceOf.has(job.jobKey)) continue;
+        this.sourceOf.set(job.jobKey, source);
+        all.push(job);
+      }
+    }
+    const { added, removed } = this.scheduler.sync(all);
+    for (const key of [...this.latest.keys()]) {
+      if (this.sourceOf.has(key)) continue;
+      this.latest.delete(key);
+      this.detectStates.delete(key);
+    }
+    if (added > 0 || removed > 0)
+      this.opts.log.info({ jobs: all.length, added, removed }, 'job inventory changed');
+    return all;
+  }
+
+  async start(): Promise<void> {
+    await this.discover();
+    this.scheduler.start();
+    this.discovery = (async () => {
+      while (!this.stop.signal.aborted) {
+        try {
+          await this.opts.clock.sleep(this.opts.config.agent.discoveryInterval, this.stop.signal);
+        } catch {
+          return;
+        }
+        await this.discover();
+      }
+    })();
+  }
+
+  reports(): HealthReport[] {
+    return [...this.latest.values()];
+  }
+
+  report(jobKey: string): HealthReport | undefined {
+    return this.latest.get(jobKey);
+  }
+
+  /** Cluster-scope findings the daemon raises itself ("cannot observe <source>"). */
+  clusterFindings(): Finding[] {
+    return cannotObserveFindings(this.observed(), this.opts.clock.now(), this.cannotObserveSince);
+  }
+
+  private *observed(): Iterable<{ sourceId: string; dataState: HealthReport['dataState'] }> {
+    for (const [key, report] of this.latest) {
+      const source = this.sourceOf.get(key);
+      if (source) yield { sourceId: source.id, dataState: report.dataState };
+    }
+  }
+
+  private updateClusterFindings(): void {
+    const now = this.opts.clock.now();
+    const current = new Set(cannotObserveFindings(this.observed(), now).map(f => f.subject.id));
+    for (const id of current) {
+      if (this.cannotObserveSince.has(id)) continue;
+      this.cannotObserveSince.set(id, now);
+      this.opts.log.error({ source: id }, 'cannot observe source: every job behind it is unobservable');
+    }
+    for (const id of [...this.cannotObserveSince.keys()]) {
+      if (current.has(id)) continue;
+      this.cannotObserveSince.delete(id);
+      this.opts.log.info({ source: id }, 'source observable again');
+    }
+  }
+
+  /** Stops discovery, drains running cycles, closes the store. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.stop.abort();
+      await this.discovery;
+      await this.scheduler.close();
+      await this.opts.store.close();
+    })();
+    return this.closing;
+  }
+}
