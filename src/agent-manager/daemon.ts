@@ -4,7 +4,7 @@ import { compileRules } from '../agents/analyze/compiled-evaluator.js';
 import type { DetectState } from '../agents/detect/detect.js';
 import { cannotObserveFindings } from '../agents/select/observability.js';
 import type { Config } from '../config/schema.js';
-import type { Clock, Finding, HealthReport, JobMode, JobRef, Rule, Snapshot } from '../domain/index.js';
+import type { Clock, Finding, HealthReport, JobRef, Rule, Snapshot } from '../domain/index.js';
 import type { Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LocalScheduler } from './local-scheduler.js';
