@@ -52,6 +52,7 @@ export interface RuleSource {
 }
 
 export interface RuleLibrary {
+  /** Every rule when the library is valid; empty when there is any error (never a partial library). */
   rules: Rule[];
   errors: RuleFileError[];
 }
@@ -99,7 +100,7 @@ export async function readRuleSources(dir: string): Promise<RuleSource[]> {
   return Promise.all(files.map(async file => ({ file, text: await readFile(join(dir, file), 'utf8') })));
 }
 
-/** Loads the library; returns the valid rules and every error. */
+/** Loads the library; returns its rules (when valid) and every error. */
 export async function loadRuleLibrary(dir: string): Promise<RuleLibrary> {
   return validateRuleSources(await readRuleSources(dir));
 }
@@ -144,18 +145,36 @@ export function locateJsonError(text: string): { offset: number; message: string
       if (ch < 0x20) fail('control character in string');
       if (ch === 0x5c) {
         i++;
-        if (text.charAt(i) === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) i += 4;
-        else if (!'"\\/bfnrt'.includes(text.charAt(i)) || i >= text.length) fail('bad escape in string');
+        if (text.charAt(i) === 'u') {
+          for (let k = 0; k < 4; k++) {
+            i++;
+            if (!/[0-9a-fA-F]/.test(text.charAt(i))) fail('bad unicode escape in string');
+          }
+        } else if (i >= text.length || !'"\\/bfnrt'.includes(text.charAt(i))) fail('bad escape in string');
       }
       i++;
     }
     i++;
   };
+  const digits = (): void => {
+    if (!/[0-9]/.test(text.charAt(i))) fail(i >= text.length ? 'unexpected end of input' : 'bad number');
+    while (/[0-9]/.test(text.charAt(i))) i++;
+  };
   const number = (): void => {
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
-    if (m === null) fail('bad number');
-    i += m?.[0].length ?? 0;
-    if (/[0-9]/.test(text.charAt(i))) fail('bad number');
+    if (text.charAt(i) === '-') i++;
+    if (text.charAt(i) === '0') {
+      i++;
+      if (/[0-9]/.test(text.charAt(i))) fail('bad number: leading zero');
+    } else digits();
+    if (text.charAt(i) === '.') {
+      i++;
+      digits();
+    }
+    if (/[eE]/.test(text.charAt(i))) {
+      i++;
+      if (/[+-]/.test(text.charAt(i))) i++;
+      digits();
+    }
   };
   const list = (close: string, item: () => void): void => {
     i++;
@@ -167,8 +186,10 @@ export function locateJsonError(text: string): { offset: number; message: string
     for (;;) {
       item();
       ws();
-      if (text.charAt(i) === close) break;
-      expect(',');
+      const next = text.charAt(i);
+      if (next === close) break;
+      if (next !== ',') fail(i >= text.length ? 'unexpected end of input' : `expected ',' or '${close}'`);
+      i++;
     }
     i++;
   };
@@ -237,17 +258,20 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * Up to `limit` candidates within edit distance 3 of `name`. A candidate is also compared by its
- * prefix of the same length, so `vertex.busyRatoi` finds `vertex.busyRatio.max`.
+ * Up to `limit` candidates within edit distance 3 (and a third of the name's length) of `name`.
+ * A candidate's prefix of the same length also counts, one step further away, so that
+ * `vertex.busyRatoi` finds `vertex.busyRatio.max`.
  */
 export function nearestNames(name: string, candidates: Iterable<string>, limit = 3): string[] {
+  const max = Math.min(3, Math.floor(name.length / 3));
   return [...candidates]
-    .map(c => ({ c, near: editDistance(name, c.slice(0, name.length)), full: editDistance(name, c) }))
-    .filter(x => Math.min(x.near, x.full) <= 3)
-    .sort(
-      (x, y) =>
-        Math.min(x.near, x.full) - Math.min(y.near, y.full) || x.full - y.full || (x.c < y.c ? -1 : 1),
-    )
+    .map(c => ({
+      c,
+      full: editDistance(name, c),
+      score: Math.min(editDistance(name, c), editDistance(name, c.slice(0, name.length)) + 1),
+    }))
+    .filter(x => x.score <= max)
+    .sort((x, y) => x.score - y.score || x.full - y.full || (x.c < y.c ? -1 : 1))
     .slice(0, limit)
     .map(x => x.c);
 }
@@ -655,7 +679,7 @@ function requiresErrors(nodes: readonly Node[]): RuleFileError[] {
   return errors;
 }
 
-/** Validates rule file texts (pure; the loader's core). Rules come back only when valid. */
+/** Validates rule file texts (pure; the loader's core). A library with any error yields no rules. */
 export function validateRuleSources(sources: readonly RuleSource[]): RuleLibrary {
   const parsed = sources.map(parseRuleSource);
   const nodes = parsed.flatMap((p, i) =>
@@ -664,9 +688,6 @@ export function validateRuleSources(sources: readonly RuleSource[]): RuleLibrary
   const errors = [...parsed.flatMap(p => p.errors), ...duplicateErrors(nodes), ...requiresErrors(nodes)];
   const order = new Map(sources.map((s, i) => [s.file, i]));
   errors.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0));
-  const ids = new Set<string>();
-  const rules = parsed.flatMap(p =>
-    p.rule === undefined || ids.has(p.rule.id) ? [] : (ids.add(p.rule.id), [p.rule]),
-  );
+  const rules = errors.length > 0 ? [] : parsed.flatMap(p => (p.rule === undefined ? [] : [p.rule]));
   return { rules, errors };
 }

@@ -31,7 +31,7 @@ export const RawRuleFileSchema = z.strictObject({
   severity: z.string(),
   title: z.string().min(1),
   description: z.string().optional(),
-  conditions: z.unknown(),
+  conditions: z.record(z.string(), z.unknown()),
   for: duration.optional(),
   keepFiringFor: duration.optional(),
   params: params.default({}),
