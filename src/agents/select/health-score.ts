@@ -19,15 +19,20 @@ export interface HealthScore {
   breakdown: ScoreBreakdownEntry[];
 }
 
+/** Compares strings for a total, locale-independent order. */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byWeightThenFingerprint(a: ScoreBreakdownEntry, b: ScoreBreakdownEntry): number {
+  return b.weight - a.weight || compareText(a.fingerprint, b.fingerprint);
+}
+
 type ScoringRecord = Pick<FindingRecord, 'fingerprint' | 'rule' | 'lastFiringAtBySeverity'>;
 
 /** The highest severity at which the record fired inside [windowStart, now], if any. */
 function severityInWindow(rec: ScoringRecord, windowStart: number): Severity | undefined {
-  for (const sev of SEVERITIES) {
-    const at = rec.lastFiringAtBySeverity[sev];
-    if (at !== undefined && at >= windowStart) return sev;
-  }
-  return undefined;
+  return SEVERITIES.find(sev => (rec.lastFiringAtBySeverity[sev] ?? -Infinity) >= windowStart);
 }
 
 /**
@@ -49,25 +54,17 @@ export function healthScore(records: Iterable<ScoringRecord>, now: number, windo
       rule: rec.rule,
       severity,
       weight: SEVERITY_WEIGHT[severity],
-      counted: false,
+      counted: true,
     });
   }
   const breakdown: ScoreBreakdownEntry[] = [];
-  let deducted = 0;
   for (const list of byRule.values()) {
-    list.sort((a, b) => b.weight - a.weight || (a.fingerprint < b.fingerprint ? -1 : 1));
-    list.forEach((entry, i) => {
-      entry.counted = i < MAX_FINGERPRINTS_PER_RULE;
-      if (entry.counted) deducted += entry.weight;
-      breakdown.push(entry);
-    });
+    list.sort(byWeightThenFingerprint);
+    for (const entry of list.slice(MAX_FINGERPRINTS_PER_RULE)) entry.counted = false;
+    breakdown.push(...list);
   }
-  breakdown.sort(
-    (a, b) =>
-      Number(b.counted) - Number(a.counted) ||
-      b.weight - a.weight ||
-      (a.fingerprint < b.fingerprint ? -1 : 1),
-  );
+  breakdown.sort((a, b) => Number(b.counted) - Number(a.counted) || byWeightThenFingerprint(a, b));
+  const deducted = breakdown.reduce((sum, e) => sum + (e.counted ? e.weight : 0), 0);
   return { score: Math.max(0, 100 - deducted), breakdown };
 }
 
@@ -76,11 +73,10 @@ export function healthScore(records: Iterable<ScoringRecord>, now: number, windo
  * firing or the score is 60–80; low otherwise (above 80 is green).
  */
 export function riskOf(score: number, firing: Iterable<Pick<Finding, 'severity'>>): Risk {
-  let worst: Severity | undefined;
-  for (const f of firing)
-    if (worst === undefined || SEVERITY_RANK[f.severity] < SEVERITY_RANK[worst]) worst = f.severity;
-  if (worst === 'high' || score < 60) return 'high';
-  if (worst === 'medium' || score <= 80) return 'medium';
+  const severities = new Set<Severity>();
+  for (const f of firing) severities.add(f.severity);
+  if (severities.has('high') || score < 60) return 'high';
+  if (severities.has('medium') || score <= 80) return 'medium';
   return 'low';
 }
 
@@ -94,18 +90,14 @@ export function compareForFirstAction(a: Finding, b: Finding): number {
     Number(b.diagnosis) - Number(a.diagnosis) ||
     CATEGORY_RANK[a.category] - CATEGORY_RANK[b.category] ||
     a.firstSeen - b.firstSeen ||
-    (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0) ||
-    (a.subject.id < b.subject.id ? -1 : a.subject.id > b.subject.id ? 1 : 0)
+    compareText(a.rule, b.rule) ||
+    compareText(a.subject.id, b.subject.id)
   );
 }
 
 /** The action of the firing finding that sorts first, or null when nothing fires. */
 export function firstAction(findings: readonly Finding[]): FirstAction | null {
-  let best: Finding | undefined;
-  for (const f of findings) {
-    if (f.state !== 'firing') continue;
-    if (best === undefined || compareForFirstAction(f, best) < 0) best = f;
-  }
+  const [best] = findings.filter(f => f.state === 'firing').sort(compareForFirstAction);
   if (!best) return null;
   return {
     kind: best.action.kind,

@@ -130,6 +130,35 @@ describe('health score v1 (ARCHITECTURE §3)', () => {
     expect(healthScore([rec('x', 'v', 'low', NOW - WINDOW - 1)], NOW, WINDOW).score).toBe(100);
   });
 
+  it('breaks ties inside the cap by fingerprint and lists the breakdown counted first, heaviest first', () => {
+    const records = [
+      rec('r', 'd', 'low', NOW),
+      rec('r', 'b', 'low', NOW),
+      rec('r', 'c', 'low', NOW),
+      rec('r', 'a', 'low', NOW),
+      rec('s', 'z', 'high', NOW),
+      rec('t', 'y', 'medium', NOW),
+    ];
+    const { score, breakdown } = healthScore(records, NOW, WINDOW);
+    expect(score).toBe(100 - 5 - 3 - 3);
+    expect(breakdown.map(b => [b.fingerprint.split('|')[3], b.weight, b.counted])).toEqual([
+      ['z', 5, true],
+      ['y', 3, true],
+      ['a', 1, true],
+      ['b', 1, true],
+      ['c', 1, true],
+      ['d', 1, false],
+    ]);
+  });
+
+  it('an empty window scores 100 with an empty breakdown', () => {
+    expect(healthScore([], NOW, WINDOW)).toEqual({ score: 100, breakdown: [] });
+    expect(healthScore([{ fingerprint: 'f', rule: 'r', lastFiringAtBySeverity: {} }], NOW, WINDOW)).toEqual({
+      score: 100,
+      breakdown: [],
+    });
+  });
+
   it('never goes below 0', () => {
     const records = Array.from({ length: 30 }, (_, i) => rec(`h${i}`, 'v', 'high', NOW));
     expect(healthScore(records, NOW, WINDOW).score).toBe(0);
@@ -143,6 +172,10 @@ describe('health score v1 (ARCHITECTURE §3)', () => {
     [99, ['medium'], 'medium'],
     [99, ['low', 'high'], 'high'],
     [100, ['low'], 'low'],
+    [100, ['high', 'low'], 'high'],
+    [100, ['low', 'medium'], 'medium'],
+    [100, ['medium', 'low'], 'medium'],
+    [100, ['medium', 'high'], 'high'],
   ] as const)('risk bands: score %i with firing %j → %s', (score, sev, risk) => {
     expect(
       riskOf(
@@ -177,6 +210,43 @@ describe('first action', () => {
     const b = finding({ rule: 'b', severity: 'high', category: 'gc' });
     expect(firstAction([b, a])?.rule).toBe('a');
     expect(compareForFirstAction(a, a)).toBe(0);
+  });
+
+  it('picks the best firing finding wherever it stands in the list', () => {
+    const best = finding({ rule: 'best', severity: 'high', category: 'availability' });
+    const others = [finding({ rule: 'x', severity: 'medium' }), finding({ rule: 'y', severity: 'low' })];
+    expect(firstAction([best, ...others])?.rule).toBe('best');
+    expect(firstAction([...others, best])?.rule).toBe('best');
+    expect(firstAction([others[0] as Finding, best, others[1] as Finding])?.rule).toBe('best');
+  });
+
+  it('compares symmetrically at every level, down to rule id and subject id', () => {
+    const base = finding({ rule: 'a', severity: 'medium', category: 'gc' });
+    const variants: Finding[] = [
+      finding({ rule: 'a', severity: 'low', category: 'gc' }),
+      finding({
+        rule: 'a',
+        severity: 'medium',
+        category: 'gc',
+        diagnosis: false,
+        firstSeen: base.firstSeen + 1,
+      }),
+      finding({ rule: 'a', severity: 'medium', category: 'scaling' }),
+      finding({ rule: 'b', severity: 'medium', category: 'gc' }),
+      finding({
+        rule: 'a',
+        severity: 'medium',
+        category: 'gc',
+        subject: { kind: 'vertex', id: 'w', name: 'W' },
+      }),
+    ];
+    for (const v of variants) {
+      expect(compareForFirstAction(base, v)).toBeLessThan(0);
+      expect(compareForFirstAction(v, base)).toBeGreaterThan(0);
+    }
+    const diag = finding({ rule: 'z', severity: 'medium', category: 'scaling', diagnosis: true });
+    expect(compareForFirstAction(diag, base)).toBeLessThan(0);
+    expect(compareForFirstAction(base, diag)).toBeGreaterThan(0);
   });
 
   it('carries the action text and subject', () => {
