@@ -1,8 +1,18 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { compileConfig, ConfigError, loadConfig } from '../../../src/config/load.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'autopilot-cfg-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('config', () => {
   it('has documented defaults', () => {
@@ -54,7 +64,7 @@ describe('config', () => {
   });
 
   it('merges file < environment < flags', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'autopilot-cfg-'));
+    const dir = tempDir();
     const file = join(dir, 'autopilot.yaml');
     writeFileSync(file, 'mode: approve\nagent:\n  interval: 30s\napi:\n  port: 9000\n');
     const c = loadConfig({
@@ -75,7 +85,7 @@ describe('config', () => {
   });
 
   it('reports unreadable and malformed files by name', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'autopilot-cfg-'));
+    const dir = tempDir();
     expect(() => loadConfig({ file: join(dir, 'missing.yaml') })).toThrow(
       /missing\.yaml[\s\S]*cannot read file/,
     );
