@@ -30,7 +30,7 @@ const F = 0;
 const T = 1;
 const U = 2;
 type Tri = typeof F | typeof T | typeof U;
-const TRUTH = ['false', 'true', 'unknown'] as const satisfies readonly Truth[];
+const TRUTH: readonly [Truth, Truth, Truth] = ['false', 'true', 'unknown'];
 
 type Overrides = Readonly<Record<string, ParamValue>> | undefined;
 type Compiled = (own: FactMap, job: FactMap, cluster: FactMap, overrides: Overrides) => Tri;
@@ -59,8 +59,14 @@ function indexIn(list: Operand, item: Operand): number {
   return typeof list === 'string' ? list.indexOf(String(item)) : -1;
 }
 
-// Relational operators on json-rules-engine's loosely typed operands: JavaScript's own `<`.
-type Loose = number;
+/**
+ * json-rules-engine's numeric operators: the number validator on the fact, then JavaScript's own
+ * relational operator on whatever the operands are.
+ */
+function relational(cmp: (a: number, b: number) => boolean): (fact: Operand, value: Operand) => boolean {
+  return (a, b) => numberLike(a) && cmp(a as number, b as number);
+}
+
 const OPERATORS: Readonly<Record<Operator, (fact: Operand, value: Operand) => boolean>> = {
   equal: (a, b) => a === b,
   notEqual: (a, b) => a !== b,
@@ -68,10 +74,10 @@ const OPERATORS: Readonly<Record<Operator, (fact: Operand, value: Operand) => bo
   notIn: (a, b) => indexIn(b, a) === -1,
   contains: (a, b) => Array.isArray(a) && indexIn(a, b) > -1,
   doesNotContain: (a, b) => Array.isArray(a) && indexIn(a, b) === -1,
-  lessThan: (a, b) => numberLike(a) && (a as Loose) < (b as Loose),
-  lessThanInclusive: (a, b) => numberLike(a) && (a as Loose) <= (b as Loose),
-  greaterThan: (a, b) => numberLike(a) && (a as Loose) > (b as Loose),
-  greaterThanInclusive: (a, b) => numberLike(a) && (a as Loose) >= (b as Loose),
+  lessThan: relational((a, b) => a < b),
+  lessThanInclusive: relational((a, b) => a <= b),
+  greaterThan: relational((a, b) => a > b),
+  greaterThanInclusive: relational((a, b) => a >= b),
 };
 
 /** Reads a fact in lookup order: the subject's own facts, then the job's, then the cluster's. */
@@ -90,12 +96,10 @@ interface RuleContext {
   reads: Map<string, Getter>;
 }
 
+/** A getter for the fact, recorded as read (once per name: the map keeps the last). */
 function read(ctx: RuleContext, name: string): Getter {
-  let get = ctx.reads.get(name);
-  if (get === undefined) {
-    get = getter(ctx.rule.scope, name);
-    ctx.reads.set(name, get);
-  }
+  const get = getter(ctx.rule.scope, name);
+  ctx.reads.set(name, get);
   return get;
 }
 

@@ -108,6 +108,15 @@ describe('three-valued logic over absent facts', () => {
     ]);
   });
 
+  it('a param leaf on an absent fact is unknown (false when the fact is optional)', () => {
+    const r = rule(
+      { all: [{ fact: SKEW, operator: 'lessThan', value: { param: 'max' } }] },
+      { params: { max: 0.3 } },
+    );
+    expect(truth(r, onlyBusy)).toEqual(['unknown']);
+    expect(truth({ ...r, optionalFacts: [SKEW] }, onlyBusy)).toEqual(['false']);
+  });
+
   it('a param without a value is unknown', () => {
     const r = rule({ all: [{ fact: BUSY, operator: 'greaterThan', value: { param: 'missing' } }] });
     expect(truth(r, onlyBusy)).toEqual(['unknown']);
@@ -309,7 +318,7 @@ describe('evidence', () => {
     const [e] = compileRules([r]).evaluate(f);
     // busy short-circuits the any; evidence still lists everything read that is present.
     expect(e?.truth).toBe('true');
-    expect(e?.evidence).toEqual({ [BUSY]: 0.9, 'vertex.parallelism': 4, 'job.parallelism.total': 12 });
+    expect(e?.evidence).toStrictEqual({ [BUSY]: 0.9, 'vertex.parallelism': 4, 'job.parallelism.total': 12 });
   });
 
   it('is a fresh object per evaluation', () => {
