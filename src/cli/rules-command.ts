@@ -28,13 +28,25 @@ const processIo: CommandIo = {
 
 /** Exit 0 with `N rules OK (<dir>)`, or 1 with one line per error on stderr. */
 export async function rulesValidate(dir: string, io: CommandIo = processIo): Promise<number> {
-  const { rules, errors } = await loadRuleLibrary(dir);
-  if (errors.length > 0) {
-    io.err(errors.map(e => `${formatRuleFileError(e)}\n`).join(''));
-    return 1;
-  }
+  const rules = await validLibrary(dir, io);
+  if (rules === undefined) return 1;
   io.out(`${rules.length} rules OK (${dir})\n`);
   return 0;
+}
+
+/** The rules of a valid library, or undefined after printing every error. */
+async function validLibrary(dir: string, io: CommandIo): Promise<Rule[] | undefined> {
+  let library;
+  try {
+    library = await loadRuleLibrary(dir);
+  } catch (e) {
+    const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : 'unknown error';
+    io.err(`cannot read the rules directory ${dir} (${code})\n`);
+    return undefined;
+  }
+  if (library.errors.length === 0) return library.rules;
+  io.err(library.errors.map(e => `${formatRuleFileError(e)}\n`).join(''));
+  return undefined;
 }
 
 export const RULES_TEST_PENDING =
@@ -51,11 +63,8 @@ export async function rulesDocs(
   out: string | undefined,
   io: CommandIo = processIo,
 ): Promise<number> {
-  const { rules, errors } = await loadRuleLibrary(dir);
-  if (errors.length > 0) {
-    io.err(errors.map(e => `${formatRuleFileError(e)}\n`).join(''));
-    return 1;
-  }
+  const rules = await validLibrary(dir, io);
+  if (rules === undefined) return 1;
   const markdown = renderRulesMarkdown(rules);
   if (out === undefined) io.out(markdown);
   else {

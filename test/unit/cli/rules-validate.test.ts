@@ -43,6 +43,12 @@ describe('rules validate', () => {
     expect(io.stderr).toBe('');
   });
 
+  it('exits 1 with one line when the directory cannot be read', async () => {
+    const io = captured();
+    expect(await rulesValidate('/nonexistent/rules', io)).toBe(1);
+    expect(io.stderr).toBe('cannot read the rules directory /nonexistent/rules (ENOENT)\n');
+  });
+
   it('finds the shipped rules/ directory relative to the package', () => {
     expect(defaultRulesDir()).toBe(fileURLToPath(new URL('../../../rules', import.meta.url)));
   });
@@ -154,7 +160,7 @@ describe('registerRulesCommands', () => {
     registerRulesCommands(program);
     const previous = process.exitCode;
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (() => true);
+    process.stderr.write = () => true;
     try {
       await program.parseAsync(['rules', 'test'], { from: 'user' });
       expect(process.exitCode).toBe(2);
