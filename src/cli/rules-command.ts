@@ -131,7 +131,7 @@ function ruleSection(r: Rule): string[] {
     facts.push(['optional facts', r.optionalFacts.map(f => `\`${f}\``).join(', ')]);
   const params = Object.entries(r.params);
   return [
-    `### \`${r.id}\` — ${r.title}`,
+    `#### \`${r.id}\` — ${r.title}`,
     '',
     ...(r.description === undefined ? [] : [r.description, '']),
     facts.map(([k, v]) => `${k}: ${v}`).join(' · '),
@@ -163,7 +163,7 @@ export function renderRulesMarkdown(rules: readonly Rule[]): string {
   for (const category of CATEGORIES) {
     const inCategory = rules.filter(r => r.category === category).sort((a, b) => (a.id < b.id ? -1 : 1));
     if (inCategory.length === 0) continue;
-    lines.push(`## ${category}`, '', ...inCategory.flatMap(ruleSection));
+    lines.push(`### ${category}`, '', ...inCategory.flatMap(ruleSection));
   }
   lines.push(
     `## Fact dictionary (version ${FACT_DICTIONARY_VERSION})`,

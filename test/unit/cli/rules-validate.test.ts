@@ -107,7 +107,7 @@ describe('rules docs', () => {
     expect(io.stdout).toMatch(/^wrote .*rules\.md \(12 rules, \d+ facts\)\n$/);
     const md = await readFile(out, 'utf8');
     expect(md).toContain('# Rule reference');
-    expect(md).toContain('### `vertex-under-provisioned` — Bottleneck vertex needs more parallelism');
+    expect(md).toContain('#### `vertex-under-provisioned` — Bottleneck vertex needs more parallelism');
     expect(md).toContain('requires: `job-sustained-backpressure`');
     expect(md).toContain(
       '**When:** `vertex.isBottleneck` = true and `vertex.busyRatio.avg.avgShort` > `params.busyThreshold` (0.8) and `vertex.busySkew` < `params.maxSkew` (0.3) and `vertex.parallelism` < `vertex.maxParallelism`',
