@@ -6,7 +6,7 @@ export default {
   plugins: ['@stryker-mutator/vitest-runner'],
   // Related mode: only the test files that import a mutated file run for it.
   vitest: { configFile: 'vitest.config.ts', related: true },
-  mutate: ['src/agents/analyze/compiled-evaluator.ts'],
+  mutate: ['src/agents/analyze/compiled-evaluator.ts', 'src/agents/select/health-score.ts'],
   coverageAnalysis: 'perTest',
   concurrency: 2,
   timeoutMS: 60_000,

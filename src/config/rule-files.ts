@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { actionTextPlaceholders } from '../agents/analyze/action-text.js';
+import { actionTextPlaceholders } from '../domain/action-text.js';
 import {
   CATEGORIES,
   FACT_DICTIONARY,

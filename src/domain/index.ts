@@ -22,12 +22,14 @@
  * - **mode** — what the daemon may do to a job: dry-run, approve, auto, or paused.
  * - **clock** — where time comes from: real, or virtual for simulations.
  */
+export * from './action-text.js';
 export * from './clock.js';
 export * from './duration.js';
 export * from './fact-dictionary.js';
 export * from './facts.js';
 export * from './finding.js';
 export * from './identity.js';
+export * from './mode.js';
 export * from './planned-action.js';
 export * from './report.js';
 export * from './rule.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { JobKey } from './identity.js';
-import type { JobMode } from './report.js';
+import type { JobMode } from './mode.js';
 
 export type PlannedActionStatus =
   | 'planned'

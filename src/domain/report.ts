@@ -1,10 +1,10 @@
 import type { Finding, FindingAction } from './finding.js';
 import type { JobKey } from './identity.js';
+import type { JobMode } from './mode.js';
 import type { PlannedAction } from './planned-action.js';
 import type { Risk, Severity } from './severity.js';
 
 export type DataState = 'ok' | 'stale' | 'partial';
-export type JobMode = 'dry-run' | 'approve' | 'auto' | 'paused';
 
 export interface ScoreBreakdownEntry {
   fingerprint: string;

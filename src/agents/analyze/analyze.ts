@@ -6,8 +6,8 @@ import {
   type JobFacts,
   type ParamOverrides,
   type Rule,
+  renderActionText,
 } from '../../domain/index.js';
-import { renderActionText } from './action-text.js';
 import { stepFinding, worthKeeping } from './finding-state.js';
 import type { RuleEvaluation, RuleEvaluator } from './rule-evaluator.js';
 import { and3, requiresGate, requiresOrder } from './requires.js';

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  actionTextPlaceholders,
-  formatNumber,
-  renderActionText,
-} from '../../../src/agents/analyze/action-text.js';
+import { actionTextPlaceholders, formatNumber, renderActionText } from '../../../src/domain/action-text.js';
 import { loadRules } from '../../../src/config/rule-files.js';
 import type { FactValue } from '../../../src/domain/index.js';
 

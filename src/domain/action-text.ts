@@ -1,5 +1,8 @@
-import { factDefinition, formatDuration } from '../../domain/index.js';
-import type { FactLookup, FactUnit, FactValue, ParamValue, Subject } from '../../domain/index.js';
+import { formatDuration } from './duration.js';
+import { factDefinition } from './fact-dictionary.js';
+import type { FactUnit, FactValue } from './facts.js';
+import type { FactLookup, ParamValue } from './rule.js';
+import type { Subject } from './scope.js';
 
 /**
  * Action texts are written for people who are not Flink experts, so the numbers in them are
