@@ -1,10 +1,12 @@
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { JournalEntry } from '../../../src/domain/index.js';
 import { FileStore } from '../../../src/state/file-store.js';
 import { MemoryStore } from '../../../src/state/memory-store.js';
+import { RedisStore } from '../../../src/state/redis-store.js';
 import { LockBusyError, type JobState, type Store } from '../../../src/state/store.js';
 
 const job = (key: string, score = 90): JobState => ({
@@ -41,9 +43,14 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const redis = new Redis({ port: inject('redisPort'), host: '127.0.0.1', lazyConnect: true });
+afterAll(() => redis.quit());
+let prefixes = 0;
+
 describe.each([
   ['memory', (): Store => new MemoryStore()],
   ['file', (): Store => FileStore.open(dir)],
+  ['redis', (): Store => new RedisStore(redis, `test-${process.pid}-${++prefixes}`)],
 ])('%s store contract', (_name, make) => {
   it('stores, lists and deletes job state (copies, not references)', async () => {
     const s = make();
@@ -86,17 +93,49 @@ describe.each([
     await s.close();
   });
 
-  it('locks are exclusive and fenced', async () => {
+  it('locks are exclusive, released after use, and their fences grow', async () => {
     const s = make();
     const fences: number[] = [];
     await s.withLock('job:a', 1000, async fence => {
       fences.push(fence);
       await expect(s.withLock('job:a', 1000, () => Promise.resolve(1))).rejects.toBeInstanceOf(LockBusyError);
-      await s.withLock('job:b', 1000, f => Promise.resolve(fences.push(f)));
+      await s.withLock('job:b', 1000, () => Promise.resolve());
     });
     await s.withLock('job:a', 1000, f => Promise.resolve(fences.push(f)));
-    expect(fences).toEqual([1, 2, 3]);
+    await expect(s.withLock('job:a', 1000, () => Promise.reject(new Error('inner')))).rejects.toThrow(
+      'inner',
+    );
+    await s.withLock('job:a', 1000, f => Promise.resolve(fences.push(f)));
+    expect(fences[1]).toBeGreaterThan(fences[0] ?? Infinity);
+    expect(fences[2]).toBeGreaterThan(fences[1] ?? Infinity);
     await s.close();
+  });
+});
+
+describe('redis store', () => {
+  it('reports AOF and the eviction policy (the test server runs with AOF and noeviction)', async () => {
+    expect(await new RedisStore(redis, 'dur').durability()).toEqual({
+      appendonly: true,
+      maxmemoryPolicy: 'noeviction',
+    });
+  });
+
+  it('keeps a lock alive while its holder works past the ttl', async () => {
+    const s = new RedisStore(redis, `test-${process.pid}-renew`);
+    await s.withLock('slow', 300, async () => {
+      await new Promise(r => setTimeout(r, 700));
+      await expect(s.withLock('slow', 300, () => Promise.resolve())).rejects.toBeInstanceOf(LockBusyError);
+    });
+  });
+
+  it('state written by one client is read by another (any replica can run any job)', async () => {
+    const other = new Redis({ port: inject('redisPort'), host: '127.0.0.1' });
+    const prefix = `test-${process.pid}-shared`;
+    await new RedisStore(redis, prefix).putJob(job('rest:c/shared', 42));
+    expect((await new RedisStore(other, prefix).getJob('rest:c/shared'))?.scoreHistory).toEqual([
+      { at: 2, score: 42 },
+    ]);
+    await other.quit();
   });
 });
 
