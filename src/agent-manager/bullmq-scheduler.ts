@@ -138,7 +138,7 @@ export class BullmqScheduler {
       );
       return { status: 'invalid' };
     }
-    const ref = parsed.data as JobRef;
+    const ref = parsed.data;
     try {
       await this.opts.store.withLock(`cycle:${ref.jobKey}`, Math.max(5_000, this.opts.intervalMs * 2), () =>
         this.opts.run(ref),
