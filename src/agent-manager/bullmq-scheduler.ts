@@ -110,7 +110,7 @@ export class BullmqScheduler {
   }
 
   /** Starts this replica's worker. */
-  startWorker(): void {
+  start(): void {
     if (this.worker || this.closing) return;
     this.workerConnection = new Redis(this.opts.redisUrl, { maxRetriesPerRequest: null });
     const tick = this.opts.intervalMs;

@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { runCycle, type AgentDeps, type Executor, type Planner } from '../agents/agent.js';
+import {
+  runCycle,
+  type AgentDeps,
+  type DetectStateCache,
+  type Executor,
+  type Planner,
+} from '../agents/agent.js';
 import { compileRules } from '../agents/analyze/compiled-evaluator.js';
 import type { DetectState } from '../agents/detect/detect.js';
 import { cannotObserveFindings } from '../agents/select/observability.js';
@@ -29,6 +35,32 @@ export interface DaemonOptions {
   executor?: Executor;
   /** Called after every cycle with its report. */
   onReport?: (report: HealthReport) => void;
+  /** Default: the in-process LocalScheduler (standalone). Distributed: a BullmqScheduler. */
+  scheduler?: (run: (job: JobRef) => Promise<void>) => CycleScheduler;
+  /** Default: in memory. Distributed: `storeDetectStates(store)`, shared by the replicas. */
+  detectStates?: DetectStateCache & { delete?(jobKey: string): unknown };
+}
+
+/** What the daemon needs of a scheduler: the local one and the BullMQ one both fit. */
+export interface CycleScheduler {
+  sync(
+    jobs: readonly JobRef[],
+  ): { added: number; removed: number } | Promise<{ added: number; removed: number }>;
+  start(): void;
+  close(): Promise<void>;
+}
+
+/** Metric windows kept in the store (distributed mode): any replica continues any job's windows. */
+export function storeDetectStates(
+  store: Store,
+  clock: Clock,
+  ttlMs: number,
+): DetectStateCache & { delete(jobKey: string): Promise<void> } {
+  return {
+    get: jobKey => store.getRecord<DetectState>('detect', jobKey, clock.now()),
+    set: (jobKey, state) => store.putRecord('detect', jobKey, state, clock.now() + ttlMs),
+    delete: jobKey => store.deleteRecord('detect', jobKey),
+  };
 }
 
 /** A short, stable version of a rule library: the hash of its files. */
@@ -44,11 +76,11 @@ export function rulesVersionOf(files: readonly { file: string; text: string }[])
  * own, and when all of them are, one "cannot observe" finding stands for the source).
  */
 export class Daemon {
-  private readonly scheduler: LocalScheduler;
+  private readonly scheduler: CycleScheduler;
   private readonly inventory = new Map<string, JobRef[]>();
   private readonly sourceOf = new Map<string, JobSource>();
   private readonly latest = new Map<string, HealthReport>();
-  private readonly detectStates = new Map<string, DetectState>();
+  private readonly detectStates: DetectStateCache & { delete?(jobKey: string): unknown };
   private readonly deps: AgentDeps;
   private readonly cannotObserveSince = new Map<string, number>();
   private discovery: Promise<void> | undefined;
@@ -57,6 +89,7 @@ export class Daemon {
 
   constructor(private readonly opts: DaemonOptions) {
     const { config, clock } = opts;
+    this.detectStates = opts.detectStates ?? new Map<string, DetectState>();
     const evaluator = compileRules(opts.rules);
     const disabled = new Set(config.rules.disabled);
     const overrides = config.rules.params;
@@ -92,15 +125,18 @@ export class Daemon {
         );
       },
     };
-    this.scheduler = new LocalScheduler({
-      clock,
-      intervalMs: config.agent.interval,
-      jitter: config.agent.jitter,
-      concurrency: config.agent.concurrency,
-      run: async job => {
-        await this.cycle(job);
-      },
-    });
+    const run = async (job: JobRef): Promise<void> => {
+      await this.cycle(job);
+    };
+    this.scheduler =
+      opts.scheduler?.(run) ??
+      new LocalScheduler({
+        clock,
+        intervalMs: config.agent.interval,
+        jitter: config.agent.jitter,
+        concurrency: config.agent.concurrency,
+        run,
+      });
   }
 
   private sourceFor(job: JobRef): JobSource {
@@ -142,11 +178,11 @@ export class Daemon {
         all.push(job);
       }
     }
-    const { added, removed } = this.scheduler.sync(all);
+    const { added, removed } = await this.scheduler.sync(all);
     for (const key of [...this.latest.keys()]) {
       if (this.sourceOf.has(key)) continue;
       this.latest.delete(key);
-      this.detectStates.delete(key);
+      void this.detectStates.delete?.(key);
     }
     if (added > 0 || removed > 0)
       this.opts.log.info({ jobs: all.length, added, removed }, 'job inventory changed');

@@ -64,6 +64,11 @@ export interface AgentSettings {
   catchUpMs: number;
 }
 
+export interface DetectStateCache {
+  get(jobKey: string): DetectState | undefined | Promise<DetectState | undefined>;
+  set(jobKey: string, state: DetectState): unknown;
+}
+
 export interface AgentDeps {
   clock: Clock;
   collector: Collector;
@@ -71,8 +76,11 @@ export interface AgentDeps {
   evaluator: RuleEvaluator;
   rulesVersion: string;
   settings: AgentSettings;
-  /** Metric windows per jobKey: in memory, rebuilt from the sources after a restart. */
-  detectStates: Map<string, DetectState>;
+  /**
+   * Metric windows per jobKey. Standalone: a Map in memory (rebuilt from the sources after a
+   * restart). Distributed: kept in the shared store, because a job's cycles move between replicas.
+   */
+  detectStates: DetectStateCache;
   policy?: (job: JobRef) => CyclePolicy;
   planners?: readonly Planner[];
   executor?: Executor;
@@ -167,11 +175,11 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
     lap('analyze');
   } else {
     const observed = snapshot as Snapshot;
-    const d = detect(observed, deps.detectStates.get(job.jobKey), {
+    const d = detect(observed, await deps.detectStates.get(job.jobKey), {
       windows: settings.windows,
       catchUpMs: settings.catchUpMs,
     });
-    deps.detectStates.set(job.jobKey, d.state);
+    await deps.detectStates.set(job.jobKey, d.state);
     lap('detect');
     analysis = analyze({
       jobKey: job.jobKey,

@@ -72,8 +72,8 @@ describe('BullMQ scheduler (real redis-server)', () => {
     const jobs = Array.from({ length: 20 }, (_, i) => ref(i));
     await a.sync(jobs);
     await b.sync(jobs);
-    a.startWorker();
-    b.startWorker();
+    a.start();
+    b.start();
     await sleep(4500);
     expect(overlaps).toBe(0);
     const replicas = new Set(runs.map(r => r.replica));
@@ -107,7 +107,7 @@ describe('BullMQ scheduler (real redis-server)', () => {
     });
     const q = new Queue('cycles', { connection: redis, prefix });
     const job = await q.add('cycle', { nope: true });
-    s.startWorker();
+    s.start();
     const eventsConnection = new Redis(url, { maxRetriesPerRequest: null });
     const events = new QueueEvents('cycles', { connection: eventsConnection, prefix });
     const done: unknown = await job.waitUntilFinished(events, 10_000);
