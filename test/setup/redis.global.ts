@@ -27,7 +27,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPing(port: number, deadlineMs = 10_000): Promise<void> {
+export async function waitForPing(port: number, deadlineMs = 10_000): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
     const ok = await new Promise<boolean>(resolve => {
@@ -42,6 +42,35 @@ async function waitForPing(port: number, deadlineMs = 10_000): Promise<void> {
     if (Date.now() > until) throw new Error(`redis-server did not answer on port ${port}`);
     await new Promise(r => setTimeout(r, 50));
   }
+}
+
+/** SIGTERM, then SIGKILL after 5 s; resolves when the process has exited. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A throw-away redis-server with the given extra arguments (e.g. without AOF), for one test. */
+export async function startRedis(args: string[] = []): Promise<{ port: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'autopilot-redis-'));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...args],
+    { stdio: 'ignore' },
+  );
+  await waitForPing(port);
+  return {
+    port,
+    stop: async () => {
+      await stopProcess(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -77,8 +106,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('redisPort', port);
   project.provide('redisDir', dir);
   return async () => {
-    redis.kill('SIGTERM');
-    await new Promise(r => setTimeout(r, 100));
+    await stopProcess(redis);
     rmSync(dir, { recursive: true, force: true });
   };
 }

@@ -106,10 +106,11 @@ describe('BullMQ scheduler (real redis-server)', () => {
       log,
     });
     const q = new Queue('cycles', { connection: redis, prefix });
-    const job = await q.add('cycle', { nope: true });
-    s.start();
     const eventsConnection = new Redis(url, { maxRetriesPerRequest: null });
     const events = new QueueEvents('cycles', { connection: eventsConnection, prefix });
+    await events.waitUntilReady();
+    const job = await q.add('cycle', { nope: true });
+    s.start();
     const done: unknown = await job.waitUntilFinished(events, 10_000);
     expect(done).toEqual({ status: 'invalid' });
     expect(seen).toEqual([]);

@@ -1,0 +1,126 @@
+import { Redis } from 'ioredis';
+import type { Executor, Planner } from '../agents/agent.js';
+import { defaultRulesDir, loadRuleLibrary, readRuleSources, RuleLoadError } from '../config/rule-files.js';
+import type { Config } from '../config/schema.js';
+import { RealClock, type Clock, type HealthReport, type Rule } from '../domain/index.js';
+import { FileStore } from '../state/file-store.js';
+import { RedisStore } from '../state/redis-store.js';
+import type { Store } from '../state/store.js';
+import type { Logger } from '../telemetry/logger.js';
+import { BullmqScheduler } from './bullmq-scheduler.js';
+import { Daemon, rulesVersionOf, storeDetectStates, type JobSource } from './daemon.js';
+
+export interface AutopilotOptions {
+  config: Config;
+  sources: readonly JobSource[];
+  log: Logger;
+  clock?: Clock;
+  planners?: readonly Planner[];
+  executor?: Executor;
+  onReport?: (report: HealthReport) => void;
+}
+
+export interface Autopilot {
+  daemon: Daemon;
+  store: Store;
+  rules: readonly Rule[];
+  rulesVersion: string;
+  mode: 'standalone' | 'distributed';
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {
+  readonly code = 'STARTUP_FAILED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
+/** Loads the rule library or fails start-up listing every error with file, rule and JSON path. */
+export async function loadLibrary(dir: string | undefined): Promise<{ rules: Rule[]; version: string }> {
+  const rulesDir = dir ?? defaultRulesDir();
+  const { rules, errors } = await loadRuleLibrary(rulesDir);
+  if (errors.length > 0) throw new RuleLoadError(errors);
+  return { rules, version: rulesVersionOf(await readRuleSources(rulesDir)) };
+}
+
+/**
+ * Assembles the daemon from config: standalone (file store under `state.dir`, in-process
+ * scheduler) unless `redis.url` is set, then distributed (Redis store with AOF checked,
+ * BullMQ, metric windows shared in Redis). Start-up and config errors end the process; after
+ * start-up, failures are logged and the daemon runs on its last good state.
+ */
+export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot> {
+  const { config, log } = opts;
+  const clock = opts.clock ?? new RealClock();
+  const { rules, version } = await loadLibrary(config.rules.dir);
+  let store: Store;
+  let redis: Redis | undefined;
+  let mode: Autopilot['mode'] = 'standalone';
+  if (config.redis.url !== undefined) {
+    mode = 'distributed';
+    redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });
+    const redisStore = new RedisStore(redis, config.redis.prefix);
+    const d = await redisStore.durability();
+    if (d.unverifiable !== undefined)
+      log.warn({ reason: d.unverifiable }, 'cannot verify Redis persistence settings');
+    else if (d.appendonly !== true || d.maxmemoryPolicy !== 'noeviction') {
+      await redis.quit();
+      throw new StartupError(
+        `Redis must run with appendonly yes and maxmemory-policy noeviction (found appendonly ${String(d.appendonly)}, policy ${String(d.maxmemoryPolicy)}): pauses, approvals and the journal must survive a Redis restart`,
+      );
+    }
+    store = redisStore;
+  } else {
+    const fileStore = FileStore.open(config.state.dir);
+    for (const p of fileStore.problems)
+      log.warn({ file: p.file, problem: p.message }, 'state file set aside');
+    store = fileStore;
+  }
+  const daemon = new Daemon({
+    config,
+    clock,
+    sources: opts.sources,
+    store,
+    rules,
+    rulesVersion: version,
+    log,
+    ...(opts.planners === undefined ? {} : { planners: opts.planners }),
+    ...(opts.executor === undefined ? {} : { executor: opts.executor }),
+    ...(opts.onReport === undefined ? {} : { onReport: opts.onReport }),
+    ...(redis === undefined
+      ? {}
+      : {
+          detectStates: storeDetectStates(store, clock, config.windows.day),
+          scheduler: run =>
+            new BullmqScheduler({
+              redisUrl: config.redis.url ?? '',
+              prefix: config.redis.prefix,
+              intervalMs: config.agent.interval,
+              concurrency: config.agent.concurrency,
+              run,
+              store,
+              log,
+            }),
+        }),
+  });
+  await daemon.start();
+  log.info(
+    { mode, jobs: daemon.reports().length, rules: rules.length, rulesVersion: version },
+    'autopilot started',
+  );
+  let closing: Promise<void> | undefined;
+  return {
+    daemon,
+    store,
+    rules,
+    rulesVersion: version,
+    mode,
+    close: () =>
+      (closing ??= (async () => {
+        await daemon.close();
+        await redis?.quit();
+      })()),
+  };
+}

@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { startAutopilot } from '../../../src/agent-manager/start.js';
+import { startRedis } from '../../setup/redis.global.js';
+import type { JobSource } from '../../../src/agent-manager/daemon.js';
+import { compileConfig } from '../../../src/config/load.js';
+import { RuleLoadError } from '../../../src/config/rule-files.js';
+import type { JobRef, Snapshot } from '../../../src/domain/index.js';
+import { createLogger } from '../../../src/telemetry/logger.js';
+
+const url = `redis://127.0.0.1:${inject('redisPort')}`;
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'autopilot-start-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+const lines: string[] = [];
+const log = createLogger({
+  destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }),
+});
+
+const job: JobRef = {
+  jobKey: 'rest:c/a',
+  incarnation: 'a',
+  origin: 'rest',
+  cluster: 'c',
+  name: 'a',
+  flinkJobId: 'a',
+  restUrl: 'http://127.0.0.1:1',
+  labels: {},
+};
+const source: JobSource = {
+  id: 'flink:c',
+  listJobs: () => Promise.resolve([job]),
+  collect: (j, now): Promise<Snapshot> =>
+    Promise.resolve({
+      job: j,
+      observedAt: now,
+      sourceId: 'flink:c',
+      cluster: { reachable: true },
+      vertices: [],
+      missing: [],
+    }),
+};
+
+describe('startAutopilot', () => {
+  it('standalone: file store, local scheduler; the state survives a restart', async () => {
+    const dir = tempDir();
+    const config = compileConfig({ state: { dir }, agent: { interval: '1s', jitter: 0 } });
+    const a = await startAutopilot({ config, sources: [source], log });
+    expect(a.mode).toBe('standalone');
+    expect(a.rules.length).toBeGreaterThanOrEqual(12);
+    await new Promise(r => setTimeout(r, 300));
+    await a.daemon.cycle(job);
+    await a.store.putRecord('pause', 'fleet', { reason: 'sale' });
+    await a.close();
+    await a.close();
+    const b = await startAutopilot({ config, sources: [source], log });
+    expect(await b.store.getRecord('pause', 'fleet', Date.now())).toEqual({ reason: 'sale' });
+    expect((await b.store.getJob('rest:c/a'))?.lastReport?.dataState).toBe('ok');
+    expect((await b.daemon.cycle(job)).mode).toBe('paused');
+    await b.close();
+  });
+
+  it('distributed: refuses a Redis without AOF, starts on one with AOF and noeviction', async () => {
+    const noAof = await startRedis(['--appendonly', 'no']);
+    try {
+      const bad = compileConfig({ redis: { url: `redis://127.0.0.1:${noAof.port}` } });
+      await expect(startAutopilot({ config: bad, sources: [source], log })).rejects.toThrow(/appendonly yes/);
+    } finally {
+      await noAof.stop();
+    }
+    const config = compileConfig({
+      redis: { url, prefix: `start-${process.pid}` },
+      agent: { interval: '1s' },
+    });
+    const a = await startAutopilot({ config, sources: [source], log });
+    expect(a.mode).toBe('distributed');
+    await a.close();
+  });
+
+  it('refuses to start on a broken rule library, naming the errors', async () => {
+    const config = compileConfig({ state: { dir: tempDir() }, rules: { dir: 'test/fixtures/broken-rules' } });
+    const err: unknown = await startAutopilot({ config, sources: [source], log }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuleLoadError);
+    expect((err as RuleLoadError).errors.length).toBeGreaterThanOrEqual(10);
+  });
+});
