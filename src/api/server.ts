@@ -6,12 +6,14 @@ import type { Clock } from '../domain/index.js';
 import type { Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { Authenticator, type Access, type ApiToken } from './auth.js';
+import type { ApiControls } from './controls.js';
 import { dashboardRoutes, defaultDashboardDir } from './dashboard.js';
 import { ApiError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import type { ReportProvider, RuleInfo } from './provider.js';
 import { route, type Method, type Route } from './route.js';
 import { readRoutes } from './routes.js';
+import { writeRoutes } from './write-routes.js';
 
 export interface ApiServerOptions {
   provider: ReportProvider;
@@ -30,6 +32,11 @@ export interface ApiServerOptions {
   rateLimit?: { max: number; timeWindowMs: number };
   /** Where the dashboard's files are. Default: `src/api/dashboard/assets` under the package root. */
   dashboardDir?: string;
+  /**
+   * Write controls (approve/reject planned actions, pause/resume). A write route is served only
+   * when its control is given.
+   */
+  controls?: ApiControls;
   /** Version shown in the OpenAPI document. */
   version?: string;
 }
@@ -66,8 +73,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       rules: opts.rules,
       metricsRegistry: opts.metricsRegistry,
       auth,
-      writes: { approve: false, pause: false, silences: false },
+      writes: {
+        approve: opts.controls?.actions !== undefined,
+        pause: opts.controls?.pauses !== undefined,
+        silences: false,
+      },
     });
+    const writes = writeRoutes(opts.controls ?? {});
     const dashboard = await dashboardRoutes(opts.dashboardDir ?? defaultDashboardDir());
     const openapi = route({
       method: 'GET',
@@ -78,7 +90,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       responses: { 200: 'OpenAPI 3.1' },
       handler: () => Promise.resolve(document),
     });
-    table = [...api, openapi, ...dashboard];
+    table = [...api, ...writes, openapi, ...dashboard];
     const document = openApiDocument(table, opts.version ?? '1');
 
     // Fastify's own per-request info lines are off (a polling dashboard would flood the log); one

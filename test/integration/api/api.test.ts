@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../../../src/api/server.js';
 import type { HealthReport } from '../../../src/domain/index.js';
 import { createMetrics } from '../../../src/telemetry/metrics.js';
-import { capturedLogger, clock, FakeProvider, RULES, seededStore, WORST_FIRST } from './fixtures.js';
+import { hashToken, type ApiToken } from '../../../src/api/auth.js';
+import {
+  capturedLogger,
+  clock,
+  FakeControls,
+  FakeProvider,
+  RULES,
+  seededStore,
+  WORST_FIRST,
+} from './fixtures.js';
 
 interface Page {
   items: (Omit<HealthReport, 'findings'> & {
@@ -277,5 +286,75 @@ describe('API rate limiting', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('API writes', () => {
+  const raw = { editor: 'editor-secret-0123456789', admin: 'admin-secret-0123456789ab' };
+  const tokens: ApiToken[] = [
+    { name: 'ed', role: 'editor', sha256: hashToken(raw.editor) },
+    { name: 'root', role: 'admin', sha256: hashToken(raw.admin) },
+  ];
+  const controls = new FakeControls();
+  let server: ApiServer;
+  let base: string;
+  beforeAll(async () => {
+    ({ server, url: base } = await open({ tokens, controls: { actions: controls, pauses: controls } }));
+  });
+  afterAll(() => server.close());
+
+  const post = async (path: string, who: keyof typeof raw, body: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${raw[who]}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('approves and rejects through the action control, naming the token holder', async () => {
+    expect(await post('/api/v1/actions/act-0001/approve', 'editor', { reason: 'looks right' })).toEqual({
+      status: 200,
+      body: { id: 'act-0001', status: 'approved' },
+    });
+    expect((await post('/api/v1/actions/act-0002/reject', 'admin', {})).body).toEqual({
+      id: 'act-0002',
+      status: 'skipped',
+    });
+    expect(controls.calls).toEqual(['approve act-0001 by ed', 'reject act-0002 by root']);
+  });
+
+  it('maps an unknown action to 404 and one not waiting to 409', async () => {
+    expect(await post('/api/v1/actions/missing/approve', 'editor', {})).toMatchObject({
+      status: 404,
+      body: { error: 'not_found' },
+    });
+    expect(await post('/api/v1/actions/done/approve', 'editor', {})).toMatchObject({
+      status: 409,
+      body: { error: 'conflict' },
+    });
+  });
+
+  it('pauses a cluster as editor, the fleet only as admin', async () => {
+    controls.calls = [];
+    expect((await post('/api/v1/pause', 'editor', { scope: 'cluster', target: 'prod' })).status).toBe(200);
+    expect(await post('/api/v1/pause', 'editor', { scope: 'fleet' })).toMatchObject({
+      status: 403,
+      body: { error: 'forbidden', message: 'pausing or resuming the whole fleet needs role admin' },
+    });
+    expect((await post('/api/v1/pause', 'admin', { scope: 'fleet', reason: 'incident' })).status).toBe(200);
+    expect((await post('/api/v1/resume', 'admin', { scope: 'fleet' })).status).toBe(200);
+    expect(controls.calls).toEqual([
+      'pause {"kind":"cluster","cluster":"prod"} by ed',
+      'pause {"kind":"fleet"} by root',
+      'resume {"kind":"fleet"} by root',
+    ]);
+  });
+
+  it('answers 400 for a bad body', async () => {
+    const r = await post('/api/v1/pause', 'editor', { scope: 'galaxy' });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toMatch(/^invalid body: scope/);
+    expect((await post('/api/v1/pause', 'editor', { scope: 'job' })).body.message).toContain('target');
   });
 });

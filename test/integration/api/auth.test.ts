@@ -12,7 +12,7 @@ import {
 import { ApiConfigError } from '../../../src/api/errors.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from '../../../src/api/server.js';
 import { createMetrics } from '../../../src/telemetry/metrics.js';
-import { capturedLogger, clock, FakeProvider, RULES, seededStore } from './fixtures.js';
+import { capturedLogger, clock, FakeControls, FakeProvider, RULES, seededStore } from './fixtures.js';
 
 const RAW = {
   viewer: 'viewer-token-0123456789abcdef',
@@ -67,6 +67,7 @@ async function open(
     metricsRegistry: createMetrics({ defaultMetrics: false }).registry,
     rules: RULES,
     rateLimit: { max: 10_000, timeWindowMs: 60_000 },
+    controls: { actions: new FakeControls(), pauses: new FakeControls() },
     ...extra,
   });
   const { url } = await server.start();
@@ -74,7 +75,9 @@ async function open(
 }
 
 function concrete(path: string): string {
-  return path.replace(':id', encodeURIComponent('rest:prod/payments'));
+  return path.startsWith('/api/v1/actions/')
+    ? path.replace(':id', 'act-0001')
+    : path.replace(':id', encodeURIComponent('rest:prod/payments'));
 }
 
 async function call(url: string, method: string, caller: Caller): Promise<Response> {
@@ -101,7 +104,13 @@ describe.each([
 
   it('gives every caller on every route what its role allows, with JSON 401/403 bodies', async () => {
     const routes = server.routes();
-    expect(routes.length).toBeGreaterThanOrEqual(13);
+    expect(routes.filter(r => r.method === 'POST').map(r => r.path)).toEqual([
+      '/api/v1/actions/:id/approve',
+      '/api/v1/actions/:id/reject',
+      '/api/v1/pause',
+      '/api/v1/resume',
+    ]);
+    expect(routes.length).toBe(17);
     const rows: string[] = [];
     for (const r of routes) {
       for (const caller of CALLERS) {

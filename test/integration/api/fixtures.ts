@@ -4,10 +4,18 @@ import type {
   Finding,
   HealthReport,
   JournalEntry,
+  PlannedAction,
+  PlannedActionStatus,
   Risk,
   Severity,
 } from '../../../src/domain/index.js';
 import { VirtualClock } from '../../../src/domain/index.js';
+import {
+  ControlError,
+  type ActionControl,
+  type PauseControl,
+  type PauseScope,
+} from '../../../src/api/controls.js';
 import type { ReportProvider, RuleInfo } from '../../../src/api/provider.js';
 import { MemoryStore } from '../../../src/state/memory-store.js';
 import { createLogger, type Logger } from '../../../src/telemetry/logger.js';
@@ -36,6 +44,23 @@ export function finding(
     state,
     firstSeen: T0 - 60_000,
     lastSeen: T0,
+  };
+}
+
+export function plannedRescale(jobKey: string): PlannedAction {
+  return {
+    id: 'act-0001',
+    kind: 'rescale',
+    jobKey,
+    incarnation: 'f-payments',
+    basis: { parallelism: { source: 2, sink: 2 }, observedAt: T0 },
+    target: { source: 4, sink: 2 },
+    reason: 'source is the bottleneck: busy 97%',
+    findings: [],
+    mode: 'approve',
+    createdAt: T0,
+    expiresAt: T0 + 900_000,
+    status: 'planned',
   };
 }
 
@@ -98,6 +123,8 @@ export function fleet(): HealthReport[] {
       risk: 'high',
       namespace: 'pay',
       labels: { team: 'pay' },
+      mode: 'approve',
+      actions: [plannedRescale('rest:prod/payments')],
       findings: [
         finding(k('prod', 'payments'), 'checkpoint-failing', 'checkpoint', 'high'),
         finding(k('prod', 'payments'), 'backpressure', 'backpressure', 'medium'),
@@ -206,4 +233,35 @@ export function capturedLogger(): { log: Logger; text: () => string } {
     },
   });
   return { log: createLogger({ destination: stream, level: 'debug' }), text: () => chunks.join('') };
+}
+
+/** Records every call; action `missing` is unknown, `done` is no longer waiting. */
+export class FakeControls implements ActionControl, PauseControl {
+  calls: string[] = [];
+  approve(actionId: string, by: string): Promise<{ status: PlannedActionStatus }> {
+    return this.decide('approve', actionId, by, 'approved');
+  }
+  reject(actionId: string, by: string): Promise<{ status: PlannedActionStatus }> {
+    return this.decide('reject', actionId, by, 'skipped');
+  }
+  pause(scope: PauseScope, by: string): Promise<void> {
+    this.calls.push(`pause ${JSON.stringify(scope)} by ${by}`);
+    return Promise.resolve();
+  }
+  resume(scope: PauseScope, by: string): Promise<void> {
+    this.calls.push(`resume ${JSON.stringify(scope)} by ${by}`);
+    return Promise.resolve();
+  }
+  private decide(
+    verdict: string,
+    id: string,
+    by: string,
+    status: PlannedActionStatus,
+  ): Promise<{ status: PlannedActionStatus }> {
+    if (id === 'missing') return Promise.reject(new ControlError('not_found', `no action ${id}`));
+    if (id === 'done')
+      return Promise.reject(new ControlError('conflict', `action ${id} is not waiting for approval`));
+    this.calls.push(`${verdict} ${id} by ${by}`);
+    return Promise.resolve({ status });
+  }
 }
