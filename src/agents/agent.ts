@@ -2,6 +2,7 @@ import type {
   Clock,
   HealthReport,
   JobMode,
+  JobFacts,
   JobRef,
   ParamOverrides,
   PlannedAction,
@@ -23,6 +24,7 @@ export interface Collector {
 export interface PlanContext {
   job: JobRef;
   snapshot: Snapshot;
+  facts: JobFacts;
   report: HealthReport;
   mode: Exclude<JobMode, 'paused'>;
   now: number;
@@ -210,7 +212,9 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
     if (mode !== 'paused' && report.dataState === 'ok') {
       for (const planner of deps.planners ?? []) {
         try {
-          report.actions.push(...(await planner.plan({ job, snapshot: observed, report, mode, now })));
+          report.actions.push(
+            ...(await planner.plan({ job, snapshot: observed, facts: d.facts, report, mode, now })),
+          );
         } catch (err) {
           deps.onError?.('select', err, job);
         }

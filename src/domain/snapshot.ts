@@ -51,6 +51,10 @@ export interface VertexSnapshot {
   maxParallelism?: number;
   /** Ids of the vertices feeding this one (from the job plan). */
   inputs: string[];
+  /** An input edge is hash-partitioned (keyBy): parallelism is aligned to key groups. */
+  keyedInput?: boolean;
+  /** Source partitions (e.g. Kafka), when the source reports them. */
+  partitions?: number;
   /** Output ratio records out / records in, measured; absent until there is traffic. */
   metrics: VertexMetrics;
   /** Stable ids (pod name or host:port) of the TaskManagers running its subtasks. */
