@@ -2,6 +2,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { registerConfigCommands } from './config-command.js';
 import { registerRulesCommands } from './rules-command.js';
 
 /**
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerRulesCommands(program);
+  registerConfigCommands(program);
   return program;
 }
 

@@ -122,7 +122,7 @@ export const ConfigSchema = z.strictObject({
       dir: z
         .string()
         .optional()
-        .describe('Rule library directory. Default: the rules/ shipped with the package.'),
+        .describe('Rule library directory; unset = the rules/ shipped with the package.'),
       disabled: z.array(z.string()).default([]).describe('Rule ids not evaluated for any job.'),
       params: z
         .record(z.string(), z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])))
