@@ -79,13 +79,13 @@ describe('API reads (anonymous on loopback, no tokens)', () => {
       'vertex.busyRatio.max': 0.97,
       'vertex.isBottleneck': true,
     });
-    expect(detail.body.history).toHaveLength(3);
+    expect(detail.body.history).toHaveLength(5);
     expect(detail.body.journal.map(e => `${e.actionId}:${e.status}`)).toEqual(['a1:executed', 'a1:planned']);
   });
 
   it('adds a score trend only when asked', async () => {
-    const { body } = await getJson<Page>(`${base}/api/v1/jobs?trend=2&limit=1`);
-    expect(body.items[0]?.trend).toEqual([null, 46]);
+    const { body } = await getJson<Page>(`${base}/api/v1/jobs?trend=3&limit=1`);
+    expect(body.items[0]?.trend).toEqual([null, 60, 46]);
     const plain = await getJson<Page>(`${base}/api/v1/jobs?limit=1`);
     expect(plain.body.items[0]).not.toHaveProperty('trend');
   });

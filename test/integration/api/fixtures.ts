@@ -205,8 +205,10 @@ export async function seededStore(): Promise<MemoryStore> {
     incarnation: 'f-payments',
     findings: {},
     scoreHistory: [
-      { at: T0 - 20_000, score: 90 },
-      { at: T0 - 10_000, score: null },
+      { at: T0 - 40_000, score: 90 },
+      { at: T0 - 30_000, score: 85 },
+      { at: T0 - 20_000, score: null },
+      { at: T0 - 10_000, score: 60 },
       { at: T0, score: 46 },
     ],
   });

@@ -26,7 +26,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function append(el, children) {
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -140,7 +140,13 @@ function scoreChart(history) {
     label.textContent = String(v);
     el.append(label);
   }
-  for (const pts of out) el.append(svg('polyline', { points: pts.join(' '), class: 'line' }));
+  for (const pts of out) {
+    if (pts.length > 1) el.append(svg('polyline', { points: pts.join(' '), class: 'line' }));
+    else {
+      const [cx, cy] = pts[0].split(',');
+      el.append(svg('circle', { cx, cy, r: 3, class: 'point' }));
+    }
+  }
   return el;
 }
 
@@ -269,8 +275,7 @@ function findingsTable(findings) {
   if (sorted.length === 0) return h('p', {}, 'No findings.');
   return h(
     'table',
-    { class: 'findings' },
-    h('caption', {}, 'Findings'),
+    { class: 'findings', 'aria-labelledby': 'findings-h' },
     h(
       'thead',
       {},
@@ -303,13 +308,15 @@ function findingsTable(findings) {
 
 function decide(id, verdict) {
   return async () => {
+    let message;
     try {
       await api(`/api/v1/actions/${encodeURIComponent(id)}/${verdict}`, { method: 'POST', body: '{}' });
-      setStatus(`Action ${id} ${verdict === 'approve' ? 'approved' : 'rejected'}.`);
+      message = `Action ${id} ${verdict === 'approve' ? 'approved' : 'rejected'}.`;
     } catch (e) {
-      setStatus(`Could not ${verdict} action ${id}: ${e.message}`);
+      message = `Could not ${verdict} action ${id}: ${e.message}`;
     }
-    void refresh(true);
+    await refresh(true);
+    setStatus(message);
   };
 }
 
@@ -354,8 +361,8 @@ function journalTable(journal) {
   if (journal.length === 0) return h('p', {}, 'No journal entries.');
   return h(
     'table',
-    { class: 'journal' },
-    h('caption', {}, 'Journal (newest first)'),
+    { class: 'journal', 'aria-labelledby': 'journal-h' },
+
     h(
       'thead',
       {},
@@ -437,7 +444,7 @@ async function renderJob(id) {
     h(
       'section',
       { 'aria-labelledby': 'journal-h' },
-      h('h3', { id: 'journal-h' }, 'Journal'),
+      h('h3', { id: 'journal-h' }, 'Journal (newest first)'),
       journalTable(job.journal),
     ),
   ];
