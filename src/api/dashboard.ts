@@ -7,11 +7,15 @@ import { route, type Route } from './route.js';
 
 /**
  * The dashboard: plain HTML, one ES module and one stylesheet, no build step and no CDN. The
- * files live in `src/api/dashboard/assets/` and are found from the package root (as the rule
+ * files live in `src/api/dashboard/assets/`. They are looked for next to this module first (a
+ * build that copies them beside `dist/src/api/`), then under the package root (as the rule
  * library is), so `tsx src/…` and the compiled `dist/src/…` serve the same files.
  */
 export function defaultDashboardDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+  const here = dirname(fileURLToPath(import.meta.url));
+  const adjacent = join(here, 'dashboard', 'assets');
+  if (existsSync(adjacent)) return adjacent;
+  let dir = here;
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
     if (parent === dir)

@@ -52,6 +52,7 @@ export interface ApiServer {
 
 const DEFAULT_RATE_LIMIT = { max: 600, timeWindowMs: 60_000 };
 const BODY_LIMIT_BYTES = 64 * 1024;
+const WARN = 40;
 
 /**
  * The HTTP API, dashboard and /metrics. Throws `ApiConfigError` (API_INSECURE_BIND) right away
@@ -60,6 +61,12 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const auth = new Authenticator(opts.tokens, opts.host);
   const log = opts.log.child({ component: 'api' });
+  // Fastify's own info lines ("Server listening at …", one per address) carry no structured
+  // fields; the API writes its own "api listening" line, so fastify logs from warn up.
+  const fastifyLog = log.child(
+    {},
+    { level: (log.levels.values[log.level] ?? 0) >= WARN ? log.level : 'warn' },
+  );
   let app: Awaited<ReturnType<typeof build>> | undefined;
   let table: Route[] = [];
   let starting: Promise<{ url: string }> | undefined;
@@ -96,7 +103,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     // Fastify's own per-request info lines are off (a polling dashboard would flood the log); one
     // debug line per request is written below instead.
     const f = Fastify({
-      loggerInstance: log,
+      loggerInstance: fastifyLog,
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: BODY_LIMIT_BYTES,
     });
@@ -137,8 +144,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       done(null, payload);
     });
     f.addHook('onResponse', (req, reply, done) => {
-      req.log.debug(
+      log.debug(
         {
+          reqId: req.id,
           method: req.method,
           route: req.routeOptions.url,
           status: reply.statusCode,
@@ -172,7 +180,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         app = f;
         await f.listen({ host: opts.host, port: opts.port });
         const url = baseUrl(f.server.address() as AddressInfo);
-        log.info({ url, anonymousReads: auth.anonymousReads, tokens: opts.tokens.length }, 'api listening');
+        // Not `url`/`tokens`: the logger redacts those keys.
+        log.info(
+          { address: url, anonymousReads: auth.anonymousReads, tokenCount: opts.tokens.length },
+          'api listening',
+        );
         return { url };
       })();
       return starting;

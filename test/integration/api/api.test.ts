@@ -274,6 +274,31 @@ describe('API reads (anonymous on loopback, no tokens)', () => {
   });
 });
 
+describe('API logging', () => {
+  it('writes one structured listening line, a debug line per request, and no fastify info lines', async () => {
+    const logs = capturedLogger();
+    const { server, url } = await open({ log: logs.log });
+    try {
+      await fetch(`${url}/api/v1/jobs?limit=1`);
+    } finally {
+      await server.close();
+    }
+    const lines = logs
+      .text()
+      .trim()
+      .split('\n')
+      .map(l => JSON.parse(l) as Record<string, unknown>);
+    const listening = lines.filter(l => l.msg === 'api listening');
+    expect(listening).toEqual([
+      expect.objectContaining({ address: url, anonymousReads: true, tokenCount: 0 }),
+    ]);
+    expect(lines).toContainEqual(
+      expect.objectContaining({ msg: 'api request', method: 'GET', route: '/api/v1/jobs', status: 200 }),
+    );
+    expect(lines.filter(l => String(l.msg).startsWith('Server listening'))).toEqual([]);
+  });
+});
+
 describe('API rate limiting', () => {
   it('answers 429 with a JSON body past the limit', async () => {
     const { server, url } = await open({ rateLimit: { max: 3, timeWindowMs: 60_000 } });
