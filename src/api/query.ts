@@ -39,7 +39,10 @@ export const JobsQuerySchema = z.strictObject({
   cursor: z.string().min(1).optional().describe('`nextCursor` of the previous page.'),
   risk: list(z.enum(RISK_FILTERS))
     .optional()
-    .describe('Risk levels to keep; `unobservable` is a job whose risk is null (stale data).'),
+    .describe(
+      `Risk levels to keep (${RISK_FILTERS.join(', ')}; comma-separated or repeated); ` +
+        '`unobservable` is a job whose risk is null (data missing or stale).',
+    ),
   cluster: list(z.string().min(1)).optional().describe('Cluster labels to keep.'),
   namespace: list(z.string().min(1)).optional().describe('Kubernetes namespaces to keep.'),
   label: z
@@ -48,7 +51,9 @@ export const JobsQuerySchema = z.strictObject({
     .pipe(z.array(LabelSelector))
     .optional()
     .describe('`key=value`; repeat for several (all must match).'),
-  category: list(z.enum(CATEGORIES)).optional().describe('Keep jobs with a firing finding in one of these.'),
+  category: list(z.enum(CATEGORIES))
+    .optional()
+    .describe(`Keep jobs with a firing finding in one of these categories (${CATEGORIES.join(', ')}).`),
   rule: list(z.string().min(1)).optional().describe('Keep jobs with a firing finding of one of these rules.'),
   trend: z.coerce
     .number<string>()

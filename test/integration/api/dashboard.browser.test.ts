@@ -137,6 +137,7 @@ describe('dashboard in headless Chromium', () => {
     expect(await first.locator('svg.spark polyline, svg.spark circle').count()).toBeGreaterThan(0);
     expect(await first.locator('svg.spark').getAttribute('aria-label')).toContain('from 90 to 46');
     expect(await page.textContent('.banner-info')).toContain('1 job(s) unobservable');
+    expect(await page.textContent('.banner-warn')).toContain('1 job(s) paused');
     await page.screenshot({ path: join(SHOTS, 'dashboard-board.png'), fullPage: true });
   });
 

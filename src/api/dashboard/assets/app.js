@@ -78,8 +78,13 @@ async function api(path, init = {}) {
   return body;
 }
 
+/** Announced to screen readers: decisions and errors, not the routine refresh. */
 function setStatus(text) {
   document.getElementById('status').textContent = text;
+}
+
+function setUpdated(text) {
+  document.getElementById('updated').textContent = text;
 }
 
 // ── Charts ───────────────────────────────────────────────────────────────────────────────────
@@ -173,6 +178,8 @@ function banners(sum) {
   for (const c of sum.pauses.clusters) out.push(['warn', `Cluster ${c} is paused.`]);
   if (sum.frozen)
     out.push(['warn', `Scaling is frozen${sum.frozen.reason ? `: ${sum.frozen.reason}` : ''}.`]);
+  if (!sum.pauses.fleet && sum.pausedJobs > 0)
+    out.push(['warn', `${sum.pausedJobs} job(s) paused: no action is executed for them.`]);
   if (sum.byRisk.unobservable > 0)
     out.push(['info', `${sum.byRisk.unobservable} job(s) unobservable: data missing or stale, no score.`]);
   for (const f of sum.clusterFindings) out.push(['alert', `${f.title}. ${f.action?.text ?? ''}`]);
@@ -484,7 +491,7 @@ async function refresh(force = false) {
     }
     document.title =
       route.view === 'job' ? `${route.id} · flink-autopilot` : 'Health board · flink-autopilot';
-    setStatus(`Updated ${new Date().toLocaleTimeString()}`);
+    setUpdated(`Updated ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s`);
   } catch (e) {
     const text =
       e.status === 401
@@ -492,9 +499,11 @@ async function refresh(force = false) {
         : e.status === 404
           ? 'No such job (it may have been removed).'
           : `Could not load: ${e.message}`;
-    view.replaceChildren(h('p', { class: 'banner banner-alert', role: 'alert' }, text));
-    state.lastRender = '';
-    setStatus(text);
+    // Announced once (role=alert), not again on every failed poll.
+    if (state.lastRender !== `error|${text}`) {
+      state.lastRender = `error|${text}`;
+      view.replaceChildren(h('p', { class: 'banner banner-alert', role: 'alert' }, text));
+    }
   }
 }
 
