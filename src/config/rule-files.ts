@@ -237,6 +237,46 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
   return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
 }
 
+/** Parses one JSON file of the library, or returns its syntax error with line and column. */
+export function parseJsonSource({ file, text }: RuleSource): { json: unknown } | { error: RuleFileError } {
+  try {
+    return { json: JSON.parse(text) as unknown };
+  } catch (e) {
+    const located = locateJsonError(text) ?? {
+      offset: 0,
+      message: e instanceof Error ? e.message : 'invalid JSON',
+    };
+    return {
+      error: {
+        file,
+        path: '$',
+        ...lineColumn(text, located.offset),
+        message: `JSON syntax error: ${located.message}`,
+      },
+    };
+  }
+}
+
+/** One error per zod issue, each at its JSON path below `base`. */
+export function zodErrors(
+  file: string,
+  error: z.ZodError,
+  base: readonly PropertyKey[] = [],
+  ruleId?: string,
+): RuleFileError[] {
+  const at = (path: readonly PropertyKey[], message: string): RuleFileError => ({
+    file,
+    ...(ruleId === undefined ? {} : { ruleId }),
+    path: jsonPath(path),
+    message,
+  });
+  return error.issues.flatMap(i =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map(k => at([...base, ...i.path, k], 'unknown property'))
+      : [at([...base, ...i.path], i.message)],
+  );
+}
+
 // ── names ────────────────────────────────────────────────────────────────────────────────────
 
 /** Optimal string alignment distance (Levenshtein plus adjacent transpositions). */
@@ -280,7 +320,8 @@ export function nearestNames(name: string, candidates: Iterable<string>, limit =
 
 type Segment = string | number;
 
-function jsonPath(segments: readonly PropertyKey[]): string {
+/** `$.a.b[0]["odd key"]` for a list of property names and indexes. */
+export function jsonPath(segments: readonly PropertyKey[]): string {
   return segments
     .map(s =>
       typeof s === 'number'
@@ -329,11 +370,7 @@ class RuleChecker {
   }
 
   zodIssues(error: z.ZodError, base: readonly Segment[]): void {
-    for (const i of error.issues) {
-      if (i.code === 'unrecognized_keys')
-        for (const k of i.keys) this.issue([...base, ...i.path, k], 'unknown property');
-      else this.issue([...base, ...i.path], i.message);
-    }
+    this.issues.push(...zodErrors(this.file, error, base, this.ruleId));
   }
 
   /** A known fact that a rule of this scope may read, or an error. Returns its type. */
@@ -530,27 +567,11 @@ interface Parsed {
   errors: RuleFileError[];
 }
 
-function parseRuleSource({ file, text }: RuleSource): Parsed {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    const located = locateJsonError(text) ?? {
-      offset: 0,
-      message: e instanceof Error ? e.message : 'invalid JSON',
-    };
-    return {
-      requires: [],
-      errors: [
-        {
-          file,
-          path: '$',
-          ...lineColumn(text, located.offset),
-          message: `JSON syntax error: ${located.message}`,
-        },
-      ],
-    };
-  }
+function parseRuleSource(source: RuleSource): Parsed {
+  const { file } = source;
+  const parsedJson = parseJsonSource(source);
+  if ('error' in parsedJson) return { requires: [], errors: [parsedJson.error] };
+  const json = parsedJson.json;
   const shape = RawRuleFileSchema.safeParse(json);
   if (!shape.success) {
     const id =

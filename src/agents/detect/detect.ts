@@ -1,5 +1,6 @@
 import type {
   Agg,
+  ExceptionEntry,
   FactMap,
   JobFacts,
   Snapshot,
@@ -35,6 +36,8 @@ export interface DetectOptions {
   windows: WindowLengths;
   /** Backlog is to be worked off within this time: part of each source's target rate. */
   catchUpMs: number;
+  /** Exception → class (src/agents/detect/classify.ts); without it the class facts are absent. */
+  classify?: (entry: ExceptionEntry) => string;
 }
 
 export function emptyDetectState(incarnation: string): DetectState {
@@ -336,6 +339,19 @@ export function detect(
         `job.exceptions.count${SUFFIX[w]}`,
         snapshot.exceptions.filter(e => e.timestamp >= since).length,
       );
+    }
+    const classify = opts.classify;
+    if (classify) {
+      const newest = snapshot.exceptions.reduce<ExceptionEntry | undefined>(
+        (a, e) => (a === undefined || e.timestamp > a.timestamp ? e : a),
+        undefined,
+      );
+      b.set(jf, 'job.exceptions.latestClass', newest && classify(newest));
+      for (const w of ['medium', 'long'] as const) {
+        const since = now - opts.windows[w];
+        const recent = snapshot.exceptions.filter(e => e.timestamp >= since);
+        b.set(jf, `job.exceptions.classes${SUFFIX[w]}`, [...new Set(recent.map(classify))].sort());
+      }
     }
   }
   const cp = snapshot.checkpoints;
