@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   runCycle,
   type AgentDeps,
+  type AgentTiming,
   type DetectStateCache,
   type Executor,
   type Planner,
@@ -35,6 +36,10 @@ export interface DaemonOptions {
   executor?: Executor;
   /** Called after every cycle with its report. */
   onReport?: (report: HealthReport) => void;
+  /** Telemetry hooks: stage timings, failed stages, lag behind schedule (standalone scheduler). */
+  onTiming?: (t: AgentTiming) => void;
+  onStageError?: (stage: keyof AgentTiming) => void;
+  onLag?: (lagMs: number) => void;
   /** Default: the in-process LocalScheduler (standalone). Distributed: a BullmqScheduler. */
   scheduler?: (run: (job: JobRef) => Promise<void>) => CycleScheduler;
   /** Default: in memory. Distributed: `storeDetectStates(store)`, shared by the replicas. */
@@ -111,7 +116,9 @@ export class Daemon {
       policy: () => ({ mode: config.mode, overrides, disabledRules: disabled }),
       ...(opts.planners === undefined ? {} : { planners: opts.planners }),
       ...(opts.executor === undefined ? {} : { executor: opts.executor }),
+      ...(opts.onTiming === undefined ? {} : { onTiming: opts.onTiming }),
       onError: (stage, err, job) => {
+        opts.onStageError?.(stage);
         opts.log.warn(
           {
             stage,
@@ -136,6 +143,7 @@ export class Daemon {
         jitter: config.agent.jitter,
         concurrency: config.agent.concurrency,
         run,
+        onLag: (_job, lagMs) => opts.onLag?.(lagMs),
       });
   }
 
@@ -189,8 +197,16 @@ export class Daemon {
     return all;
   }
 
+  private ready = false;
+
+  /** True once the first discovery has finished (the API's /readyz). */
+  isReady(): boolean {
+    return this.ready;
+  }
+
   async start(): Promise<void> {
     await this.discover();
+    this.ready = true;
     this.scheduler.start();
     this.discovery = (async () => {
       while (!this.stop.signal.aborted) {

@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 import type { Executor, Planner } from '../agents/agent.js';
+import { resolveTokens } from '../api/auth.js';
+import type { ApiControls } from '../api/controls.js';
+import { createApiServer } from '../api/server.js';
 import { defaultRulesDir, loadRuleLibrary, readRuleSources, RuleLoadError } from '../config/rule-files.js';
 import type { Config } from '../config/schema.js';
 import { RealClock, type Clock, type HealthReport, type Rule } from '../domain/index.js';
@@ -7,6 +10,7 @@ import { FileStore } from '../state/file-store.js';
 import { RedisStore } from '../state/redis-store.js';
 import type { Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
+import { createMetrics, type AutopilotMetrics } from '../telemetry/metrics.js';
 import { BullmqScheduler } from './bullmq-scheduler.js';
 import { Daemon, rulesVersionOf, storeDetectStates, type JobSource } from './daemon.js';
 
@@ -18,6 +22,10 @@ export interface AutopilotOptions {
   planners?: readonly Planner[];
   executor?: Executor;
   onReport?: (report: HealthReport) => void;
+  /** Serve the HTTP API, dashboard and /metrics (default true). */
+  api?: boolean;
+  /** Write controls for the API (approve/reject, pause/resume). */
+  controls?: ApiControls;
 }
 
 export interface Autopilot {
@@ -26,6 +34,9 @@ export interface Autopilot {
   rules: readonly Rule[];
   rulesVersion: string;
   mode: 'standalone' | 'distributed';
+  metrics: AutopilotMetrics;
+  /** Base URL of the API, when it was started. */
+  apiUrl?: string;
   close(): Promise<void>;
 }
 
@@ -78,6 +89,11 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
       log.warn({ file: p.file, problem: p.message }, 'state file set aside');
     store = fileStore;
   }
+  // Refuse an insecure API before anything else starts (bound off loopback without tokens).
+  const tokens = opts.api === false ? [] : await resolveTokens(config.api.tokens);
+  let daemonRef: Daemon | undefined;
+  const metrics = createMetrics({ reports: () => daemonRef?.reports() ?? [] });
+  metrics.setRulesLoaded(rules.length);
   const daemon = new Daemon({
     config,
     clock,
@@ -89,6 +105,9 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
     ...(opts.planners === undefined ? {} : { planners: opts.planners }),
     ...(opts.executor === undefined ? {} : { executor: opts.executor }),
     ...(opts.onReport === undefined ? {} : { onReport: opts.onReport }),
+    onTiming: t => metrics.observeCycle(t),
+    onStageError: stage => metrics.observeFailure(stage),
+    onLag: lagMs => metrics.observeLag(lagMs),
     ...(redis === undefined
       ? {}
       : {
@@ -105,9 +124,33 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
             }),
         }),
   });
+  daemonRef = daemon;
+  let api: ReturnType<typeof createApiServer> | undefined;
+  try {
+    api =
+      opts.api === false
+        ? undefined
+        : createApiServer({
+            provider: daemon,
+            store,
+            clock,
+            log,
+            tokens,
+            host: config.api.host,
+            port: config.api.port,
+            metricsRegistry: metrics.registry,
+            rules,
+            ...(opts.controls === undefined ? {} : { controls: opts.controls }),
+          });
+  } catch (err) {
+    await daemon.close();
+    await redis?.quit();
+    throw err;
+  }
+  const apiUrl = api === undefined ? undefined : (await api.start()).url;
   await daemon.start();
   log.info(
-    { mode, jobs: daemon.reports().length, rules: rules.length, rulesVersion: version },
+    { mode, jobs: daemon.reports().length, rules: rules.length, rulesVersion: version, api: apiUrl },
     'autopilot started',
   );
   let closing: Promise<void> | undefined;
@@ -117,8 +160,11 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
     rules,
     rulesVersion: version,
     mode,
+    metrics,
+    ...(apiUrl === undefined ? {} : { apiUrl }),
     close: () =>
       (closing ??= (async () => {
+        await api?.close();
         await daemon.close();
         await redis?.quit();
       })()),

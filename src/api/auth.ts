@@ -10,8 +10,8 @@ import { ApiConfigError, forbidden, unauthorized } from './errors.js';
  * clusters, admins also pause the whole fleet. Reads are anonymous only while no tokens are
  * configured and the API listens on loopback; writes always need a token.
  */
-export const ROLES = ['viewer', 'editor', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role } from '../config/schema.js';
+import { TokenSpecSchema, type Role, type TokenSpec } from '../config/schema.js';
 
 /** What a route needs: `public` (probes, the dashboard's static files), or at least a role. */
 export type Access = 'public' | Role;
@@ -22,26 +22,7 @@ export function roleAllows(role: Role, needed: Role): boolean {
   return RANK[role] >= RANK[needed];
 }
 
-/**
- * One configured token. The secret is never written in the config itself: give its SHA-256
- * (`sha256`, hex), a file holding it (`file`) or an environment variable (`env`).
- */
-export const TokenSpecSchema = z
-  .strictObject({
-    name: z.string().min(1).describe('Who holds the token (shown in logs and the journal, never the token).'),
-    role: z.enum(ROLES),
-    sha256: z
-      .string()
-      .regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 hex digest (64 hex characters)')
-      .optional()
-      .describe('SHA-256 of the token, hex: `printf %s "$TOKEN" | sha256sum`.'),
-    file: z.string().min(1).optional().describe('A file holding the token (a mounted secret).'),
-    env: z.string().min(1).optional().describe('An environment variable holding the token.'),
-  })
-  .refine(s => [s.sha256, s.file, s.env].filter(v => v !== undefined).length === 1, {
-    message: 'give exactly one of sha256, file, env',
-  });
-export type TokenSpec = z.infer<typeof TokenSpecSchema>;
+export { TokenSpecSchema, type TokenSpec } from '../config/schema.js';
 
 /** A token ready for checking: only its digest is kept. */
 export interface ApiToken {

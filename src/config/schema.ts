@@ -39,6 +39,35 @@ function duration(defaultText: string, description: string) {
 
 export const MODES = ['dry-run', 'approve', 'auto'] as const;
 
+/** API roles: viewer reads, editor approves and pauses jobs or clusters, admin also the fleet. */
+export const ROLES = ['viewer', 'editor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * One configured token. The secret is never written in the config itself: give its SHA-256
+ * (`sha256`, hex), a file holding it (`file`) or an environment variable (`env`).
+ */
+export const TokenSpecSchema = z
+  .strictObject({
+    name: z.string().min(1).describe('Who holds the token (shown in logs and the journal, never the token).'),
+    role: z
+      .enum(ROLES)
+      .describe(
+        'viewer reads; editor approves/rejects actions and pauses jobs or clusters; admin also pauses the fleet.',
+      ),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 hex digest (64 hex characters)')
+      .optional()
+      .describe('SHA-256 of the token, hex: `printf %s "$TOKEN" | sha256sum`.'),
+    file: z.string().min(1).optional().describe('A file holding the token (a mounted secret).'),
+    env: z.string().min(1).optional().describe('An environment variable holding the token.'),
+  })
+  .refine(s => [s.sha256, s.file, s.env].filter(v => v !== undefined).length === 1, {
+    message: 'give exactly one of sha256, file, env',
+  });
+export type TokenSpec = z.infer<typeof TokenSpecSchema>;
+
 const LabelMap = z.record(z.string(), z.string());
 
 const FlinkCluster = z.strictObject({
@@ -188,6 +217,12 @@ export const ConfigSchema = z.strictObject({
         .default('127.0.0.1')
         .describe('API listen address. Off loopback, tokens are required.'),
       port: z.int().min(0).max(65_535).default(8080).describe('API port (0 = any free port).'),
+      tokens: z
+        .array(TokenSpecSchema)
+        .default([])
+        .describe(
+          'Bearer tokens with roles. None = anonymous reads, allowed on loopback only; writes always need a token.',
+        ),
     })
     .prefault({}),
   log: z

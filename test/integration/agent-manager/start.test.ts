@@ -53,16 +53,25 @@ const source: JobSource = {
 describe('startAutopilot', () => {
   it('standalone: file store, local scheduler; the state survives a restart', async () => {
     const dir = tempDir();
-    const config = compileConfig({ state: { dir }, agent: { interval: '1s', jitter: 0 } });
+    const config = compileConfig({ state: { dir }, agent: { interval: '1s', jitter: 0 }, api: { port: 0 } });
     const a = await startAutopilot({ config, sources: [source], log });
     expect(a.mode).toBe('standalone');
     expect(a.rules.length).toBeGreaterThanOrEqual(12);
     await new Promise(r => setTimeout(r, 300));
     await a.daemon.cycle(job);
+    // The API serves the daemon's reports and its metrics.
+    expect((await fetch(`${a.apiUrl}/readyz`)).status).toBe(200);
+    const jobs = (await (await fetch(`${a.apiUrl}/api/v1/jobs`)).json()) as {
+      items: { id: string; dataState: string }[];
+    };
+    expect(jobs.items.map(j => [j.id, j.dataState])).toEqual([['rest:c/a', 'ok']]);
+    const metrics = await (await fetch(`${a.apiUrl}/metrics`)).text();
+    expect(metrics).toMatch(/autopilot_cycle_stage_duration_seconds_count\{stage="detect"\} [1-9]/);
+    expect(metrics).toMatch(/autopilot_rules_loaded \d+/);
     await a.store.putRecord('pause', 'fleet', { reason: 'sale' });
     await a.close();
     await a.close();
-    const b = await startAutopilot({ config, sources: [source], log });
+    const b = await startAutopilot({ config, sources: [source], log, api: false });
     expect(await b.store.getRecord('pause', 'fleet', Date.now())).toEqual({ reason: 'sale' });
     expect((await b.store.getJob('rest:c/a'))?.lastReport?.dataState).toBe('ok');
     expect((await b.daemon.cycle(job)).mode).toBe('paused');
@@ -73,7 +82,9 @@ describe('startAutopilot', () => {
     const noAof = await startRedis(['--appendonly', 'no']);
     try {
       const bad = compileConfig({ redis: { url: `redis://127.0.0.1:${noAof.port}` } });
-      await expect(startAutopilot({ config: bad, sources: [source], log })).rejects.toThrow(/appendonly yes/);
+      await expect(startAutopilot({ config: bad, sources: [source], log, api: false })).rejects.toThrow(
+        /appendonly yes/,
+      );
     } finally {
       await noAof.stop();
     }
@@ -81,9 +92,14 @@ describe('startAutopilot', () => {
       redis: { url, prefix: `start-${process.pid}` },
       agent: { interval: '1s' },
     });
-    const a = await startAutopilot({ config, sources: [source], log });
+    const a = await startAutopilot({ config, sources: [source], log, api: false });
     expect(a.mode).toBe('distributed');
     await a.close();
+  });
+
+  it('refuses to serve reads without tokens off loopback', async () => {
+    const config = compileConfig({ state: { dir: tempDir() }, api: { host: '0.0.0.0', port: 0 } });
+    await expect(startAutopilot({ config, sources: [source], log })).rejects.toThrow(/token/i);
   });
 
   it('refuses to start on a broken rule library, naming the errors', async () => {

@@ -21,7 +21,7 @@ describe('config', () => {
     expect(c.windows).toEqual({ short: 300_000, medium: 900_000, long: 3_600_000, day: 86_400_000 });
     expect(c.scoring.window).toBe(1_800_000);
     expect(c.mode).toBe('dry-run');
-    expect(c.api).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.api).toEqual({ host: '127.0.0.1', port: 8080, tokens: [] });
     expect(c.actions.approvalTtl).toBe(900_000);
   });
 
