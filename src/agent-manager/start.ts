@@ -91,8 +91,8 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
   }
   // Refuse an insecure API before anything else starts (bound off loopback without tokens).
   const tokens = opts.api === false ? [] : await resolveTokens(config.api.tokens);
-  let daemonRef: Daemon | undefined;
-  const metrics = createMetrics({ reports: () => daemonRef?.reports() ?? [] });
+  // The closure runs at scrape time, after the daemon exists.
+  const metrics = createMetrics({ reports: () => daemon.reports() });
   metrics.setRulesLoaded(rules.length);
   const daemon = new Daemon({
     config,
@@ -124,7 +124,6 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
             }),
         }),
   });
-  daemonRef = daemon;
   let api: ReturnType<typeof createApiServer> | undefined;
   try {
     api =
