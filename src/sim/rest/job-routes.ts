@@ -386,7 +386,11 @@ function rescaleJson(job: JobModel, r: RescaleRecord, attempt: number): Record<s
         desiredParallelism: r.desired[v.id] ?? v.parallelism,
         sufficientParallelism: v.lowerBound,
         postRescaleParallelism: r.post?.[v.id] ?? r.pre[v.id] ?? v.parallelism,
-        requiredParallelisms: { lowerBound: v.lowerBound, upperBound: v.upperBound },
+        requiredParallelisms: {
+          minParallelism: v.lowerBound,
+          parallelism: v.upperBound,
+          maxParallelism: v.maxParallelism,
+        },
       },
     ]),
   );

@@ -22,23 +22,26 @@ export class Router {
     return this;
   }
 
-  /** The route pattern a path matches (for wire faults and logs), if any. */
+  /** The route a path matches (literal segments win over parameters: `/jobs/metrics`). */
   match(method: string, path: string): { route: Route; params: Params } | undefined {
     const parts = path.split('/').filter(Boolean);
     if (parts[0] === 'v1') parts.shift();
+    let best: { route: Route; params: Params; literals: number } | undefined;
     for (const route of this.routes) {
       if (route.method !== method || route.parts.length !== parts.length) continue;
       const params: Record<string, string> = {};
+      let literals = 0;
       let ok = true;
       for (let i = 0; i < parts.length && ok; i++) {
         const want = route.parts[i] ?? '';
         const got = decodeURIComponent(parts[i] ?? '');
         if (want.startsWith(':')) params[want.slice(1)] = got;
-        else ok = want === got;
+        else if (want === got) literals++;
+        else ok = false;
       }
-      if (ok) return { route, params };
+      if (ok && (best === undefined || literals > best.literals)) best = { route, params, literals };
     }
-    return undefined;
+    return best === undefined ? undefined : { route: best.route, params: best.params };
   }
 
   handle(req: SimRequest): SimResponse {
