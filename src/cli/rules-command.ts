@@ -1,7 +1,27 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { defaultRulesDir, formatRuleFileError, loadRuleLibrary } from '../config/rule-files.js';
+import { compileRules } from '../agents/analyze/compiled-evaluator.js';
+import {
+  checkRuleTestFile,
+  coverageProblems,
+  RULE_TEST_SUFFIX,
+  RuleTestFileSchema,
+  runRuleTestFile,
+} from '../agents/analyze/rule-tests.js';
+import type { RuleTestFile } from '../agents/analyze/rule-tests.js';
+import { UNCLASSIFIED } from '../agents/detect/classify.js';
+import { LOG_PATTERNS_FILE, loadLogPatterns, logPatternClasses } from '../config/log-patterns.js';
+import type { LogPatternsFile } from '../config/log-patterns.js';
+import {
+  defaultRulesDir,
+  formatRuleFileError,
+  jsonPath,
+  loadRuleLibrary,
+  parseJsonSource,
+  zodErrors,
+} from '../config/rule-files.js';
+import type { RuleFileError, RuleSource } from '../config/rule-files.js';
 import {
   CATEGORIES,
   FACT_DICTIONARY,
@@ -26,12 +46,33 @@ const processIo: CommandIo = {
   err: text => process.stderr.write(text),
 };
 
-/** Exit 0 with `N rules OK (<dir>)`, or 1 with one line per error on stderr. */
+/**
+ * Validates the rules and `log-patterns.json`: exit 0 with `N rules, M log patterns OK (<dir>)`,
+ * or 1 with one line per error on stderr.
+ */
 export async function rulesValidate(dir: string, io: CommandIo = processIo): Promise<number> {
   const rules = await validLibrary(dir, io);
-  if (rules === undefined) return 1;
-  io.out(`${rules.length} rules OK (${dir})\n`);
+  const patterns = await validLogPatterns(dir, io);
+  if (rules === undefined || patterns === undefined) return 1;
+  io.out(`${rules.length} rules, ${patterns?.patterns.length ?? 0} log patterns OK (${dir})\n`);
   return 0;
+}
+
+/** The log patterns of the directory (null when it has none), or undefined after printing errors. */
+async function validLogPatterns(dir: string, io: CommandIo): Promise<LogPatternsFile | null | undefined> {
+  let result;
+  try {
+    result = await loadLogPatterns(dir);
+  } catch (e) {
+    const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : 'unknown error';
+    io.err(`cannot read ${join(dir, LOG_PATTERNS_FILE)} (${code})\n`);
+    return undefined;
+  }
+  if (result.errors.length > 0) {
+    io.err(result.errors.map(e => `${formatRuleFileError(e)}\n`).join(''));
+    return undefined;
+  }
+  return result.patterns ?? null;
 }
 
 /** The rules of a valid library, or undefined after printing every error. */
@@ -49,12 +90,87 @@ async function validLibrary(dir: string, io: CommandIo): Promise<Rule[] | undefi
   return undefined;
 }
 
-export const RULES_TEST_PENDING =
-  'rules test: rule fixture tests arrive with the rule library (issue 5); nothing to run';
+/**
+ * Runs every fixture test of `<dir>/tests/` (see src/agents/analyze/rule-tests.ts). Prints one
+ * line per failing case and per rule without a test file or without a boundary/absent case,
+ * then `N cases, M rules, all passed`; exit 1 on any failure.
+ */
+export async function rulesTest(dir: string, io: CommandIo = processIo): Promise<number> {
+  const rules = await validLibrary(dir, io);
+  if (rules === undefined) return 1;
+  const evaluator = compileRules(rules);
+  const byId = new Map(rules.map(r => [r.id, r]));
+  const files = await readTestFiles(dir);
+  const lines: string[] = [];
+  const tested = new Set<string>();
+  let cases = 0;
+  let failed = 0;
+  for (const source of files) {
+    const ruleId = basename(source.file, RULE_TEST_SUFFIX);
+    const parsed = parseTestFile(source, rules);
+    if ('errors' in parsed) {
+      lines.push(...parsed.errors.map(formatRuleFileError));
+      failed += 1;
+      continue;
+    }
+    const rule = byId.get(ruleId);
+    if (rule === undefined) {
+      lines.push(`${source.file}: no rule "${ruleId}" in the library`);
+      failed += 1;
+      continue;
+    }
+    tested.add(ruleId);
+    for (const result of runRuleTestFile(evaluator, parsed.file)) {
+      cases += 1;
+      if (result.failures.length === 0) continue;
+      failed += 1;
+      lines.push(`${source.file}: case "${result.name}": ${result.failures.join('; ')}`);
+    }
+    for (const problem of coverageProblems(rule, parsed.file)) {
+      failed += 1;
+      lines.push(`${source.file}: ${ruleId}: ${problem}`);
+    }
+  }
+  for (const r of rules)
+    if (!tested.has(r.id) && !files.some(f => f.file === testFileOf(r.id))) {
+      failed += 1;
+      lines.push(`${r.id}: no test file (${testFileOf(r.id)})`);
+    }
+  io.err(lines.map(l => `${l}\n`).join(''));
+  const summary = `${cases} cases, ${tested.size} rules, ${failed === 0 ? 'all passed' : `${failed} failed`}\n`;
+  if (failed === 0) io.out(summary);
+  else io.err(summary);
+  return failed === 0 ? 0 : 1;
+}
 
-export function rulesTest(io: CommandIo = processIo): number {
-  io.err(`${RULES_TEST_PENDING}\n`);
-  return 2;
+const testFileOf = (ruleId: string): string => `tests/${ruleId}${RULE_TEST_SUFFIX}`;
+
+async function readTestFiles(dir: string): Promise<RuleSource[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(dir, 'tests'));
+  } catch (e) {
+    if (typeof e === 'object' && e !== null && 'code' in e && e.code === 'ENOENT') return [];
+    throw e;
+  }
+  const files = names.filter(n => n.endsWith(RULE_TEST_SUFFIX)).sort();
+  return Promise.all(
+    files.map(async n => ({ file: `tests/${n}`, text: await readFile(join(dir, 'tests', n), 'utf8') })),
+  );
+}
+
+/** A test file: JSON, then its zod shape, then the facts and rules it names. */
+function parseTestFile(
+  source: RuleSource,
+  rules: readonly Rule[],
+): { file: RuleTestFile } | { errors: RuleFileError[] } {
+  const json = parseJsonSource(source);
+  if ('error' in json) return { errors: [json.error] };
+  const shape = RuleTestFileSchema.safeParse(json.json);
+  if (!shape.success) return { errors: zodErrors(source.file, shape.error) };
+  const issues = checkRuleTestFile(shape.data, rules);
+  if (issues.length === 0) return { file: shape.data };
+  return { errors: issues.map(i => ({ file: source.file, path: jsonPath(i.path), message: i.message })) };
 }
 
 /** Writes the rule reference (Markdown) to `out`, or to stdout without it. Exit 1 on an invalid library. */
@@ -64,8 +180,9 @@ export async function rulesDocs(
   io: CommandIo = processIo,
 ): Promise<number> {
   const rules = await validLibrary(dir, io);
-  if (rules === undefined) return 1;
-  const markdown = renderRulesMarkdown(rules);
+  const patterns = await validLogPatterns(dir, io);
+  if (rules === undefined || patterns === undefined) return 1;
+  const markdown = renderRulesMarkdown(rules, patterns ?? undefined);
   if (out === undefined) io.out(markdown);
   else {
     await mkdir(dirname(resolve(out)), { recursive: true });
@@ -151,7 +268,32 @@ function ruleSection(r: Rule): string[] {
   ];
 }
 
-export function renderRulesMarkdown(rules: readonly Rule[]): string {
+/** The exception classes of log-patterns.json: what `job.exceptions.*` facts can contain. */
+function logPatternLines(file: LogPatternsFile): string[] {
+  const regex = (r: string | undefined): string => (r === undefined ? '' : `\`${cell(r)}\``);
+  return [
+    `## Exception classes (${logPatternClasses(file).length})`,
+    '',
+    'From `rules/log-patterns.json`. Exceptions are classified root cause first: the deepest link of ' +
+      'the `Caused by` chain that a pattern matches decides; among patterns matching that link the ' +
+      `highest priority wins. A trace nothing matches is \`${UNCLASSIFIED}\`. The classes appear in ` +
+      '`job.exceptions.latestClass`, `job.exceptions.classesMedium` and `job.exceptions.classesLong`.',
+    '',
+    '| class | category | exception class | message | unless the chain matches | priority | description |',
+    '|---|---|---|---|---|---|---|',
+    ...file.patterns.map(
+      p =>
+        `| \`${p.class}\` | ${p.category} | ${regex(p.exception)} | ${regex(p.message)} | ${regex(p.unlessChain)} | ${p.priority} | ${cell(p.description)} |`,
+    ),
+    '',
+    'Wrappers, never classified themselves:',
+    '',
+    ...file.wrappers.map(w => `- \`${w}\``),
+    '',
+  ];
+}
+
+export function renderRulesMarkdown(rules: readonly Rule[], logPatterns?: LogPatternsFile): string {
   const lines = [
     '# Rule reference',
     '',
@@ -165,6 +307,7 @@ export function renderRulesMarkdown(rules: readonly Rule[]): string {
     if (inCategory.length === 0) continue;
     lines.push(`### ${category}`, '', ...inCategory.flatMap(ruleSection));
   }
+  if (logPatterns !== undefined) lines.push(...logPatternLines(logPatterns));
   lines.push(
     `## Fact dictionary (version ${FACT_DICTIONARY_VERSION})`,
     '',
@@ -196,8 +339,8 @@ export function registerRulesCommands(program: Command): void {
   rules
     .command('validate')
     .description(
-      'check every rule file (JSON syntax, shape, operators, facts, types, params, requires, placeholders); ' +
-        'prints one line per error and exits 1, or "N rules OK" and exits 0',
+      'check every rule file (JSON syntax, shape, operators, facts, types, params, requires, placeholders) ' +
+        'and log-patterns.json; prints one line per error and exits 1, or "N rules, M log patterns OK" and exits 0',
     )
     .argument('[dir]', 'rules directory (default: the rules/ shipped with autopilot)')
     .action(async (dir: string | undefined) => {
@@ -205,10 +348,13 @@ export function registerRulesCommands(program: Command): void {
     });
   rules
     .command('test')
-    .description('run the fixture tests of every rule (rules/tests/): facts in, expected findings out')
+    .description(
+      'run the fixture tests of every rule (rules/tests/<rule-id>.test.json): fact samples over time in, ' +
+        'expected findings out; exits 1 on a failing case or a rule without boundary and absent cases',
+    )
     .argument('[dir]', 'rules directory (default: the rules/ shipped with autopilot)')
-    .action(() => {
-      process.exitCode = rulesTest();
+    .action(async (dir: string | undefined) => {
+      process.exitCode = await rulesTest(dir ?? defaultRulesDir());
     });
   rules
     .command('docs')
