@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerConfigCommands } from './config-command.js';
 import { registerRulesCommands } from './rules-command.js';
+import { registerRunCommands } from './run-command.js';
 
 /**
  * `autopilot`: one binary for the daemon, the demo, one-shot diagnosis, rule tooling and the
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     )
     .version('0.1.0')
     .showHelpAfterError();
+  registerRunCommands(program);
   registerRulesCommands(program);
   registerConfigCommands(program);
   return program;

@@ -87,11 +87,14 @@ const FlinkCluster = z.strictObject({
     .max(5)
     .default(2)
     .describe('Retries of a failed GET (with exponential backoff). Writes are never retried blindly.'),
-  requestBudgetPerSecond: z
-    .number()
-    .positive()
-    .default(50)
-    .describe('Most REST requests per second sent to this JobManager.'),
+  maxConcurrentRequests: z
+    .int()
+    .min(1)
+    .max(256)
+    .default(8)
+    .describe(
+      'Most REST requests in flight at once against this JobManager (its REST threads also serve the UI).',
+    ),
 });
 
 export const ConfigSchema = z.strictObject({

@@ -1,0 +1,30 @@
+import type { Config } from '../config/schema.js';
+import { collectSnapshot, FlinkRestClient, listJobs } from '../sources/flink-rest/index.js';
+import type { JobSource } from './daemon.js';
+
+export type FlinkClusterConfig = Config['flink']['clusters'][number];
+
+/** A Flink REST cluster as a JobSource: discovery from /jobs/overview, snapshots per job. */
+export function restJobSource(
+  cluster: FlinkClusterConfig,
+  client?: FlinkRestClient,
+): JobSource & { client: FlinkRestClient } {
+  const c =
+    client ??
+    new FlinkRestClient({
+      baseUrl: cluster.url,
+      timeoutMs: cluster.timeout,
+      retries: cluster.retries,
+      budget: { maxInFlight: cluster.maxConcurrentRequests },
+    });
+  return {
+    id: `flink:${cluster.label}`,
+    client: c,
+    listJobs: () => listJobs(c, { clusterLabel: cluster.label, labels: cluster.labels }),
+    collect: (job, now) => collectSnapshot(c, job, now),
+  };
+}
+
+export function sourcesFromConfig(config: Config): JobSource[] {
+  return config.flink.clusters.map(c => restJobSource(c));
+}
