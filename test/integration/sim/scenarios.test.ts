@@ -18,9 +18,7 @@ import { collectSnapshot } from '../../../src/sources/flink-rest/snapshot.js';
 const DIR = join(import.meta.dirname, '../../../scenarios');
 const files = readdirSync(DIR).filter(f => f.endsWith('.yaml'));
 
-async function open(
-  name: string,
-): Promise<{
+async function open(name: string): Promise<{
   sim: Simulator;
   clock: VirtualClock;
   scenario: Scenario;
