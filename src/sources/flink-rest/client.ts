@@ -279,6 +279,6 @@ export class FlinkRestClient {
 
 function errorsOf(body: unknown): string[] | undefined {
   if (typeof body !== 'object' || body === null || !('errors' in body)) return undefined;
-  const e = (body).errors;
+  const e = body.errors;
   return Array.isArray(e) ? e.filter((x): x is string => typeof x === 'string') : undefined;
 }
