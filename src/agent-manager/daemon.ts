@@ -11,7 +11,15 @@ import { compileRules } from '../agents/analyze/compiled-evaluator.js';
 import type { DetectState } from '../agents/detect/detect.js';
 import { cannotObserveFindings } from '../agents/select/observability.js';
 import type { Config } from '../config/schema.js';
-import type { Clock, Finding, HealthReport, JobRef, Rule, Snapshot } from '../domain/index.js';
+import type {
+  Clock,
+  ExceptionEntry,
+  Finding,
+  HealthReport,
+  JobRef,
+  Rule,
+  Snapshot,
+} from '../domain/index.js';
 import type { Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LocalScheduler } from './local-scheduler.js';
@@ -40,6 +48,8 @@ export interface DaemonOptions {
   onTiming?: (t: AgentTiming) => void;
   onStageError?: (stage: keyof AgentTiming) => void;
   onLag?: (lagMs: number) => void;
+  /** Exception classifier (rules/log-patterns.json). */
+  classify?: (entry: ExceptionEntry) => string;
   /** Default: the in-process LocalScheduler (standalone). Distributed: a BullmqScheduler. */
   scheduler?: (run: (job: JobRef) => Promise<void>) => CycleScheduler;
   /** Default: in memory. Distributed: `storeDetectStates(store)`, shared by the replicas. */
@@ -111,6 +121,7 @@ export class Daemon {
         historyPoints: config.scoring.historyPoints,
         windows: config.windows,
         catchUpMs: config.autoscaler.catchUp,
+        ...(opts.classify === undefined ? {} : { classify: opts.classify }),
       },
       detectStates: this.detectStates,
       policy: () => ({ mode: config.mode, overrides, disabledRules: disabled }),

@@ -5,7 +5,9 @@ import type { ApiControls } from '../api/controls.js';
 import { createApiServer } from '../api/server.js';
 import { defaultRulesDir, loadRuleLibrary, readRuleSources, RuleLoadError } from '../config/rule-files.js';
 import type { Config } from '../config/schema.js';
-import { RealClock, type Clock, type HealthReport, type Rule } from '../domain/index.js';
+import { RealClock, type Clock, type ExceptionEntry, type HealthReport, type Rule } from '../domain/index.js';
+import { compileClassifier } from '../agents/detect/classify.js';
+import { loadLogPatterns } from '../config/log-patterns.js';
 import { FileStore } from '../state/file-store.js';
 import { RedisStore } from '../state/redis-store.js';
 import type { Store } from '../state/store.js';
@@ -48,12 +50,28 @@ export class StartupError extends Error {
   }
 }
 
-/** Loads the rule library or fails start-up listing every error with file, rule and JSON path. */
-export async function loadLibrary(dir: string | undefined): Promise<{ rules: Rule[]; version: string }> {
+export interface Library {
+  rules: Rule[];
+  version: string;
+  /** Exception classifier from `log-patterns.json` (absent when the library has none). */
+  classify?: (entry: ExceptionEntry) => string;
+}
+
+/**
+ * Loads the rule library and its exception patterns, or fails start-up listing every error with
+ * file, rule and JSON path.
+ */
+export async function loadLibrary(dir: string | undefined): Promise<Library> {
   const rulesDir = dir ?? defaultRulesDir();
-  const { rules, errors } = await loadRuleLibrary(rulesDir);
+  const [library, patterns] = await Promise.all([loadRuleLibrary(rulesDir), loadLogPatterns(rulesDir)]);
+  const errors = [...library.errors, ...patterns.errors];
   if (errors.length > 0) throw new RuleLoadError(errors);
-  return { rules, version: rulesVersionOf(await readRuleSources(rulesDir)) };
+  const classifier = patterns.patterns === undefined ? undefined : compileClassifier(patterns.patterns);
+  return {
+    rules: library.rules,
+    version: rulesVersionOf(await readRuleSources(rulesDir)),
+    ...(classifier === undefined ? {} : { classify: (e: ExceptionEntry) => classifier.classify(e) }),
+  };
 }
 
 /**
@@ -65,7 +83,7 @@ export async function loadLibrary(dir: string | undefined): Promise<{ rules: Rul
 export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot> {
   const { config, log } = opts;
   const clock = opts.clock ?? new RealClock();
-  const { rules, version } = await loadLibrary(config.rules.dir);
+  const { rules, version, classify } = await loadLibrary(config.rules.dir);
   let store: Store;
   let redis: Redis | undefined;
   let mode: Autopilot['mode'] = 'standalone';
@@ -102,6 +120,7 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
     rules,
     rulesVersion: version,
     log,
+    ...(classify === undefined ? {} : { classify }),
     ...(opts.planners === undefined ? {} : { planners: opts.planners }),
     ...(opts.executor === undefined ? {} : { executor: opts.executor }),
     ...(opts.onReport === undefined ? {} : { onReport: opts.onReport }),

@@ -1,5 +1,6 @@
 import type {
   Clock,
+  ExceptionEntry,
   HealthReport,
   JobMode,
   JobFacts,
@@ -64,6 +65,8 @@ export interface AgentSettings {
   historyPoints: number;
   windows: WindowLengths;
   catchUpMs: number;
+  /** Exception → class (rules/log-patterns.json); without it the exception-class facts are absent. */
+  classify?: (entry: ExceptionEntry) => string;
 }
 
 export interface DetectStateCache {
@@ -180,6 +183,7 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
     const d = detect(observed, await deps.detectStates.get(job.jobKey), {
       windows: settings.windows,
       catchUpMs: settings.catchUpMs,
+      ...(settings.classify === undefined ? {} : { classify: settings.classify }),
     });
     await deps.detectStates.set(job.jobKey, d.state);
     lap('detect');

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../domain/package-root.js';
 import { ApiConfigError } from './errors.js';
 import { route, type Route } from './route.js';
 
@@ -15,14 +16,7 @@ export function defaultDashboardDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const adjacent = join(here, 'dashboard', 'assets');
   if (existsSync(adjacent)) return adjacent;
-  let dir = here;
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new ApiConfigError('API_ASSETS_MISSING', 'package root not found above the API');
-    dir = parent;
-  }
-  return join(dir, 'src', 'api', 'dashboard', 'assets');
+  return join(packageRoot(), 'src', 'api', 'dashboard', 'assets');
 }
 
 /** URL → file and media type. Nothing else is served from disk. */

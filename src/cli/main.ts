@@ -3,6 +3,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerConfigCommands } from './config-command.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerRulesCommands } from './rules-command.js';
 import { registerRunCommands } from './run-command.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerRunCommands(program);
+  registerDemoCommand(program);
   registerRulesCommands(program);
   registerConfigCommands(program);
   return program;

@@ -108,7 +108,7 @@ export function registerRunCommands(program: Command): void {
         level: flags.json ? 'error' : config.log.level,
         destination: process.stderr,
       });
-      const { rules, version } = await loadLibrary(config.rules.dir);
+      const { rules, version, classify } = await loadLibrary(config.rules.dir);
       const clock = new RealClock();
       const daemon = new Daemon({
         config,
@@ -118,6 +118,7 @@ export function registerRunCommands(program: Command): void {
         rules,
         rulesVersion: version,
         log,
+        ...(classify === undefined ? {} : { classify }),
       });
       const jobs = await daemon.discover();
       const samples = Math.max(1, Number(flags.samples) || 1);

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, sep } from 'node:path';
 import type { z } from 'zod';
 import { actionTextPlaceholders } from '../domain/action-text.js';
+import { packageRoot } from '../domain/package-root.js';
 import {
   CATEGORIES,
   FACT_DICTIONARY,
@@ -70,15 +69,9 @@ export function formatRuleFileError(e: RuleFileError): string {
   return `${e.file}${e.ruleId === undefined ? '' : ` [${e.ruleId}]`} ${e.path}: ${e.message}`;
 }
 
-/** The `rules/` directory shipped with the package, found from this module (works from `dist/` too). */
+/** The `rules/` directory shipped with the package (works from `dist/` too). */
 export function defaultRulesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('package root not found above the rule loader');
-    dir = parent;
-  }
-  return join(dir, 'rules');
+  return join(packageRoot(), 'rules');
 }
 
 function isRuleFile(file: string): boolean {

@@ -9,7 +9,7 @@ import type { Subject } from './scope.js';
  * filled in: `{{subject.name}}`, `{{subject.id}}`, `{{params.<name>}}` and `{{<fact name>}}`.
  *
  * Rendering: integers as they are; other numbers with at most 3 decimals (3 significant digits
- * below 1); facts with unit `ratio` as a percentage (0.934 → "93.4%"), unit `s` as a duration
+ * below 1); facts with unit `ratio` as a percentage with at most one decimal (0.93456 → "93.5%"), unit `s` as a duration
  * (4200 → "1h10m") and unit `bytes` in binary units ("1.5 GiB"); params exactly as numbers, because
  * a param has no unit. Booleans render as yes/no, lists comma-separated, and an absent fact or
  * an unknown placeholder as `?`.
@@ -68,7 +68,7 @@ function formatValue(value: FactValue | ParamValue | undefined, unit?: FactUnit)
   if (!Number.isFinite(value)) return String(value);
   switch (unit) {
     case 'ratio':
-      return `${formatNumber(Number((value * 100).toPrecision(12)))}%`;
+      return `${formatNumber(Math.round(value * 1000) / 10)}%`;
     case 's':
       return value >= 0 ? formatDuration(value * 1000) : `${formatNumber(value)}s`;
     case 'bytes':

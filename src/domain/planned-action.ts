@@ -16,6 +16,9 @@ export type PlannedActionStatus =
 
 export type PlannedActionKind = 'rescale' | 'alert';
 
+/** Which planner made an action: freezes let only calendar floors through. */
+export type PlannedActionOrigin = 'reactive' | 'calendar' | 'forecast';
+
 /** Vertex id → parallelism. Always absolute and listing every vertex. */
 export type ParallelismMap = Readonly<Record<string, number>>;
 
@@ -37,6 +40,8 @@ export interface PlannedAction {
   createdAt: number;
   expiresAt: number;
   status: PlannedActionStatus;
+  /** Which planner made it (not part of the id); absent = reactive. */
+  origin?: PlannedActionOrigin;
 }
 
 function canonical(map: ParallelismMap): string {

@@ -5,12 +5,24 @@ import {
   type FindingState,
   type JobFacts,
   type ParamOverrides,
+  type FactLookup,
   type Rule,
+  type Scope,
   renderActionText,
+  subjectsOfScope,
 } from '../../domain/index.js';
 import { stepFinding, worthKeeping } from './finding-state.js';
 import type { RuleEvaluation, RuleEvaluator } from './rule-evaluator.js';
 import { and3, requiresGate, requiresOrder } from './requires.js';
+
+/**
+ * Every fact a subject's action text may name: its own, then the job's, then the cluster's (the
+ * evidence holds only the facts the conditions read).
+ */
+function factLookup(facts: JobFacts, kind: string, id: string): FactLookup {
+  const own = subjectsOfScope(facts, kind as Scope).find(s => s.subject.id === id)?.facts ?? {};
+  return { get: name => own[name] ?? facts.job.facts[name] ?? facts.cluster.facts[name] };
+}
 
 export interface AnalyzeInput {
   jobKey: string;
@@ -81,7 +93,7 @@ export function analyze(input: AnalyzeInput): AnalyzeResult {
       const rec = stepFinding(input.previous[fp], fp, rule, e.subject, truth, now, tickMs);
       if (rec.firing && !rec.unknown) {
         const params = { ...rule.params, ...input.overrides?.[rule.id] };
-        const lookup = { get: (name: string) => e.evidence[name] };
+        const lookup = factLookup(facts, e.subject.kind, e.subject.id);
         rec.finding = {
           fingerprint: fp,
           rule: rule.id,

@@ -412,7 +412,12 @@ export function detect(
 
   // ── taskmanagers ──
   const tmFacts: SubjectFacts[] = [];
-  for (const tm of snapshot.taskManagers ?? []) {
+  // A session cluster's TaskManagers serve many jobs: only those running a subtask of this job
+  // (and their nodes) are its subjects. Without placement data, every TaskManager counts.
+  const placed = new Set(vertices.flatMap(v => v.taskManagers ?? []));
+  const ownTms = (snapshot.taskManagers ?? []).filter(tm => placed.size === 0 || placed.has(tm.id));
+  const ownNodes = new Set(ownTms.map(tm => tm.node ?? tm.host));
+  for (const tm of ownTms) {
     const facts: FactMap = {};
     const key = `tm:${tm.id}`;
     b.gauge(facts, 'taskmanager.heapUsedRatio', `${key}:heap`, ratio(tm.heapUsed, tm.heapMax), ['short']);
@@ -440,7 +445,7 @@ export function detect(
 
   // ── nodes ──
   const nodeFacts: SubjectFacts[] = [];
-  for (const n of snapshot.nodes ?? []) {
+  for (const n of (snapshot.nodes ?? []).filter(node => placed.size === 0 || ownNodes.has(node.name))) {
     const facts: FactMap = {};
     const key = `node:${n.name}`;
     b.gauge(facts, 'node.cpuStealRatio', `${key}:steal`, finite(n.cpuStealRatio), ['short']);
