@@ -6,6 +6,7 @@ import { registerConfigCommands } from './config-command.js';
 import { registerDemoCommand } from './demo-command.js';
 import { registerRulesCommands } from './rules-command.js';
 import { registerRunCommands } from './run-command.js';
+import { registerSimulateCommand } from './simulate-command.js';
 
 /**
  * `autopilot`: one binary for the daemon, the demo, one-shot diagnosis, rule tooling and the
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerRulesCommands(program);
   registerConfigCommands(program);
+  registerSimulateCommand(program);
   return program;
 }
 
