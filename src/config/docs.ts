@@ -25,7 +25,7 @@ function typeOf(n: JsonSchemaNode): string {
 
 function defaultOf(n: JsonSchemaNode): string {
   if (n.default === undefined) {
-    const m = /Default: ([^ ]+)/.exec(n.description ?? '');
+    const m = /Default: ([^ ]+) \(× time\.scale\)/.exec(n.description ?? '');
     return m?.[1] ? `\`${m[1]}\`` : '';
   }
   if (typeof n.default === 'object' && n.default !== null && Object.keys(n.default).length === 0) return '';

@@ -125,7 +125,15 @@ describe('standalone daemon with the shipped rule library (virtual time)', () =>
     const healthy = daemon.report('rest:c1/healthy');
     const restarting = daemon.report('rest:c1/restarting');
     expect(healthy).toMatchObject({ dataState: 'ok', score: 100, risk: 'low', firstAction: null });
-    expect(restarting).toMatchObject({ dataState: 'ok', risk: 'high', score: 95 });
+    expect(restarting).toMatchObject({ dataState: 'ok', risk: 'high' });
+    expect(restarting?.scoreBreakdown).toContainEqual(
+      expect.objectContaining({ rule: 'job-restart-loop', weight: 5, counted: true }),
+    );
+    const deducted = (restarting?.scoreBreakdown ?? []).reduce(
+      (sum, e) => sum + (e.counted ? e.weight : 0),
+      0,
+    );
+    expect(restarting?.score).toBe(100 - deducted);
     expect(restarting?.firstAction?.rule).toBe('job-restart-loop');
     expect(restarting?.findings[0]?.evidence).toMatchObject({
       'job.restarts.countMedium': expect.any(Number) as number,
