@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { HealthReport } from '../../../src/domain/index.js';
+
+/**
+ * `npm run demo` headless: the real command as a separate process, stopped after a short run.
+ * 25 s of real time at 40× is about 16 simulated minutes: the faults of the demo scenario have
+ * started and should be found.
+ */
+describe('autopilot demo (headless)', () => {
+  it('finds the faults of the demo scenario and serves the dashboard', async () => {
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'demo',
+        '--port',
+        '0',
+        '--speed',
+        '40',
+        '--seconds',
+        '25',
+        '--json',
+      ],
+      {
+        env: { ...process.env, NODE_OPTIONS: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let dashboardStatus = 0;
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const first = out.split('\n').find(l => l.startsWith('{"dashboard"'));
+      if (first && dashboardStatus === 0) {
+        dashboardStatus = -1;
+        const { dashboard } = JSON.parse(first) as { dashboard: string };
+        void fetch(dashboard).then(r => (dashboardStatus = r.status));
+      }
+    });
+    const code = await new Promise<number | null>(r => p.on('exit', r));
+    expect(code).toBe(0);
+    expect(dashboardStatus).toBe(200);
+    expect(out).toMatch(/JOB +SCORE +RISK +LAST RESCALE +FIRST ACTION/);
+    const last = out
+      .trim()
+      .split('\n')
+      .reverse()
+      .find(l => l.startsWith('{"simTime"'));
+    const { reports } = JSON.parse(last ?? '{}') as { reports: HealthReport[] };
+    expect(reports).toHaveLength(12);
+    const byName = new Map(reports.map(r => [r.name, r]));
+    const rules = (name: string): string[] =>
+      (byName.get(name)?.findings ?? []).filter(f => f.state === 'firing').map(f => f.rule);
+    // The sink of inventory-sync cannot reach Kafka: a restart loop with the connector named.
+    expect(rules('inventory-sync')).toContain('job-restart-loop');
+    expect(byName.get('inventory-sync')?.risk).toBe('high');
+    // ad-attribution cannot finish a checkpoint in time.
+    expect(rules('ad-attribution').some(r => r.startsWith('checkpoint'))).toBe(true);
+    // the slow Elasticsearch sink backpressures its pipeline.
+    expect(rules('search-indexer').length).toBeGreaterThan(0);
+    // healthy jobs stay green on their own subjects
+    expect(
+      byName
+        .get('orders-enrichment')
+        ?.findings.filter(f => f.subject.kind === 'job' || f.subject.kind === 'vertex'),
+    ).toEqual([]);
+  }, 90_000);
+});
