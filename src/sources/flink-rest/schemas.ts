@@ -63,7 +63,12 @@ export const jobDetailsSchema = z.object({
   plan: z
     .object({
       nodes: z
-        .array(z.object({ id: z.string(), inputs: z.array(z.object({ id: z.string() })).optional() }))
+        .array(
+          z.object({
+            id: z.string(),
+            inputs: z.array(z.object({ id: z.string(), ship_strategy: z.string().optional() })).optional(),
+          }),
+        )
         .optional(),
     })
     .optional(),

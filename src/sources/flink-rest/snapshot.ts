@@ -269,19 +269,32 @@ async function clusterSnapshot(
   return c;
 }
 
-function inputsOf(details: JobDetailsWire): Map<string, string[]> {
-  return new Map((details.plan?.nodes ?? []).map(n => [n.id, (n.inputs ?? []).map(i => i.id)]));
+interface PlanInputs {
+  ids: string[];
+  /** An input is hash-partitioned (keyBy): the vertex's parallelism should align to key groups. */
+  keyed: boolean;
+}
+
+function inputsOf(details: JobDetailsWire): Map<string, PlanInputs> {
+  return new Map(
+    (details.plan?.nodes ?? []).map(n => [
+      n.id,
+      { ids: (n.inputs ?? []).map(i => i.id), keyed: (n.inputs ?? []).some(i => i.ship_strategy === 'HASH') },
+    ]),
+  );
 }
 
 async function vertexSnapshot(
   client: FlinkRestClient,
   job: JobRef,
   v: JobDetailsWire['vertices'][number],
-  inputs: string[],
+  plan: PlanInputs,
   aggs: readonly Aggregation[],
   parts: Parts,
 ): Promise<VertexSnapshot> {
+  const inputs = plan.ids;
   const snap: VertexSnapshot = { id: v.id, name: v.name, parallelism: v.parallelism, inputs, metrics: {} };
+  if (plan.keyed) snap.keyedInput = true;
   if (v.maxParallelism !== undefined) snap.maxParallelism = v.maxParallelism;
   const isSource = inputs.length === 0;
   const namesKey = `names:${job.incarnation}:${v.id}`;
@@ -444,7 +457,9 @@ export async function collectSnapshot(client: FlinkRestClient, job: JobRef, now:
     clusterPromise,
     jobSnapshot(client, job, details, parts),
     Promise.all(
-      details.vertices.map(v => vertexSnapshot(client, job, v, inputs.get(v.id) ?? [], aggs, parts)),
+      details.vertices.map(v =>
+        vertexSnapshot(client, job, v, inputs.get(v.id) ?? { ids: [], keyed: false }, aggs, parts),
+      ),
     ),
     checkpointsSnapshot(client, job, parts),
     exceptionEntries(client, job, parts),
