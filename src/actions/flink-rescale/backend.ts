@@ -1,0 +1,67 @@
+import type { JobRef } from '../../domain/index.js';
+import {
+  getResourceRequirements,
+  isFlinkRestError,
+  putResourceRequirements,
+  withParallelism,
+  type FlinkRestClient,
+} from '../../sources/flink-rest/index.js';
+import { ConflictError, type LiveState, type RescaleBackend } from '../backend.js';
+
+const FAILED_STATES = new Set(['FAILING', 'FAILED']);
+
+export class RescaleRefusedError extends Error {
+  readonly code = 'RESCALE_REFUSED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RescaleRefusedError';
+  }
+}
+
+/**
+ * Rescaling through Flink's adaptive scheduler: `PUT /jobs/:jobid/resource-requirements` (Flink
+ * ≥ 1.18). Like the Kubernetes operator's in-place rescale, every vertex is listed, the upper
+ * bound is the target and the lower bound is kept at or below it, so the scheduler may run below
+ * the target while slots are short and catches up by itself when they appear. The live state is
+ * the job's actual parallelism (`GET /jobs/:jobid`), never the requested bound.
+ */
+export class FlinkRescaleBackend implements RescaleBackend {
+  constructor(private readonly clientFor: (job: JobRef) => FlinkRestClient) {}
+
+  async readLive(job: JobRef): Promise<LiveState> {
+    const d = await this.clientFor(job).job(job.flinkJobId);
+    const live: LiveState = {
+      incarnation: d.jid === job.flinkJobId ? job.incarnation : d.jid,
+      parallelism: Object.fromEntries(d.vertices.map(v => [v.id, v.parallelism])),
+    };
+    const failedAt = FAILED_STATES.has(d.state) ? d.timestamps?.[d.state] : undefined;
+    if (failedAt !== undefined) live.jobFailedSince = failedAt;
+    return live;
+  }
+
+  async write(job: JobRef, target: Record<string, number>): Promise<void> {
+    const client = this.clientFor(job);
+    const current = await getResourceRequirements(client, job.flinkJobId);
+    const missing = Object.keys(current).filter(id => target[id] === undefined);
+    const unknown = Object.keys(target).filter(id => current[id] === undefined);
+    if (missing.length > 0 || unknown.length > 0) {
+      // The job graph changed since the plan: never send a partial or foreign body.
+      throw new ConflictError(
+        `the job graph changed (missing ${missing.join(',') || '-'}, unknown ${unknown.join(',') || '-'})`,
+      );
+    }
+    try {
+      await putResourceRequirements(client, job.flinkJobId, withParallelism(current, target));
+    } catch (err) {
+      if (isFlinkRestError(err) && err.code === 'http' && err.status === 409) {
+        throw new ConflictError('another resource-requirements update is running', { cause: err });
+      }
+      if (isFlinkRestError(err) && err.code === 'http' && err.status === 400) {
+        throw new RescaleRefusedError(
+          `Flink refused the requirements: ${(err.details.errors ?? []).join('; ')}`,
+        );
+      }
+      throw err;
+    }
+  }
+}
