@@ -10,6 +10,7 @@ import {
 import { compileRules } from '../agents/analyze/compiled-evaluator.js';
 import type { DetectState } from '../agents/detect/detect.js';
 import { cannotObserveFindings } from '../agents/select/observability.js';
+import { resolvePolicy, toCyclePolicy } from '../agents/select/policies/policy.js';
 import type { Config } from '../config/schema.js';
 import type {
   Clock,
@@ -106,8 +107,6 @@ export class Daemon {
     const { config, clock } = opts;
     this.detectStates = opts.detectStates ?? new Map<string, DetectState>();
     const evaluator = compileRules(opts.rules);
-    const disabled = new Set(config.rules.disabled);
-    const overrides = config.rules.params;
     this.deps = {
       clock,
       collector: { collect: (job, now) => this.sourceFor(job).collect(job, now) },
@@ -124,7 +123,7 @@ export class Daemon {
         ...(opts.classify === undefined ? {} : { classify: opts.classify }),
       },
       detectStates: this.detectStates,
-      policy: () => ({ mode: config.mode, overrides, disabledRules: disabled }),
+      policy: job => toCyclePolicy(resolvePolicy(job, config)),
       ...(opts.planners === undefined ? {} : { planners: opts.planners }),
       ...(opts.executor === undefined ? {} : { executor: opts.executor }),
       ...(opts.onTiming === undefined ? {} : { onTiming: opts.onTiming }),

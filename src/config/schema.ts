@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tryParseDuration } from '../domain/duration.js';
+import { freezesSection, policiesSection, policyDefaultsSection, railsSection } from './safety-schema.js';
 
 /**
  * The whole configuration: one schema for the file (YAML or JSON), the environment and the CLI
@@ -213,6 +214,10 @@ export const ConfigSchema = z.strictObject({
       ),
     })
     .prefault({}),
+  policies: policiesSection(),
+  policyDefaults: policyDefaultsSection(duration),
+  freezes: freezesSection(),
+  rails: railsSection(duration),
   api: z
     .strictObject({
       host: z
