@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { collectSnapshot, FlinkRestClient, listJobs } from '../sources/flink-rest/index.js';
+import { FlinkRescaleBackend } from '../actions/flink-rescale/backend.js';
 import type { JobSource } from './daemon.js';
 
 export type FlinkClusterConfig = Config['flink']['clusters'][number];
@@ -25,6 +26,19 @@ export function restJobSource(
   };
 }
 
-export function sourcesFromConfig(config: Config): JobSource[] {
+export function sourcesFromConfig(config: Config): (JobSource & { client: FlinkRestClient })[] {
   return config.flink.clusters.map(c => restJobSource(c));
+}
+
+/** Rescales through the adaptive scheduler of the cluster each job runs on (same clients as the sources). */
+export function restRescaleBackend(
+  config: Config,
+  sources: readonly (JobSource & { client: FlinkRestClient })[],
+): FlinkRescaleBackend {
+  const byCluster = new Map(config.flink.clusters.map((c, i) => [c.label, sources[i]?.client]));
+  return new FlinkRescaleBackend(job => {
+    const client = byCluster.get(job.cluster);
+    if (!client) throw new Error(`no Flink REST client for cluster ${job.cluster}`);
+    return client;
+  });
 }

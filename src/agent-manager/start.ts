@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
 import type { Executor, Planner } from '../agents/agent.js';
 import { resolveTokens } from '../api/auth.js';
-import type { ApiControls } from '../api/controls.js';
+import type { RescaleBackend } from '../actions/backend.js';
+import { pauseControl } from '../agents/select/policies/fleet-state.js';
+import { fleetSafety } from '../agents/select/policies/safety.js';
 import { createApiServer } from '../api/server.js';
 import { defaultRulesDir, loadRuleLibrary, readRuleSources, RuleLoadError } from '../config/rule-files.js';
 import type { Config } from '../config/schema.js';
@@ -13,6 +15,7 @@ import { RedisStore } from '../state/redis-store.js';
 import type { Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { createMetrics, type AutopilotMetrics } from '../telemetry/metrics.js';
+import { wireActions } from './actions.js';
 import { BullmqScheduler } from './bullmq-scheduler.js';
 import { Daemon, rulesVersionOf, storeDetectStates, type JobSource } from './daemon.js';
 
@@ -26,8 +29,8 @@ export interface AutopilotOptions {
   onReport?: (report: HealthReport) => void;
   /** Serve the HTTP API, dashboard and /metrics (default true). */
   api?: boolean;
-  /** Write controls for the API (approve/reject, pause/resume). */
-  controls?: ApiControls;
+  /** Where rescales are written; without one the daemon only advises (no planner, no executor). */
+  backend?: RescaleBackend;
 }
 
 export interface Autopilot {
@@ -112,6 +115,13 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
   // The closure runs at scrape time, after the daemon exists.
   const metrics = createMetrics({ reports: () => daemon.reports() });
   metrics.setRulesLoaded(rules.length);
+  const safety = fleetSafety(store, config);
+  const acting =
+    opts.backend === undefined
+      ? undefined
+      : wireActions({ config, store, clock, log, backend: opts.backend, safety });
+  const planners = [...(opts.planners ?? []), ...(acting ? [acting.planner] : [])];
+  const executor = opts.executor ?? acting?.executor;
   const daemon = new Daemon({
     config,
     clock,
@@ -121,8 +131,8 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
     rulesVersion: version,
     log,
     ...(classify === undefined ? {} : { classify }),
-    ...(opts.planners === undefined ? {} : { planners: opts.planners }),
-    ...(opts.executor === undefined ? {} : { executor: opts.executor }),
+    planners,
+    ...(executor === undefined ? {} : { executor }),
     ...(opts.onReport === undefined ? {} : { onReport: opts.onReport }),
     onTiming: t => metrics.observeCycle(t),
     onStageError: stage => metrics.observeFailure(stage),
@@ -158,7 +168,10 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
             port: config.api.port,
             metricsRegistry: metrics.registry,
             rules,
-            ...(opts.controls === undefined ? {} : { controls: opts.controls }),
+            controls: {
+              pauses: pauseControl(store, () => clock.now()),
+              ...(acting === undefined ? {} : { actions: acting.controls }),
+            },
           });
   } catch (err) {
     await daemon.close();

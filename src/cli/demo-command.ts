@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { sourcesFromConfig } from '../agent-manager/rest-job-source.js';
+import { restRescaleBackend, sourcesFromConfig } from '../agent-manager/rest-job-source.js';
 import { startAutopilot } from '../agent-manager/start.js';
 import { compileConfig } from '../config/load.js';
 import { packageRoot } from '../domain/package-root.js';
@@ -70,16 +70,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   }, 100);
   let autopilot: Awaited<ReturnType<typeof startAutopilot>> | undefined;
   try {
+    const sources = sourcesFromConfig(config);
     autopilot = await startAutopilot({
       config,
       clock,
-      sources: sourcesFromConfig(config),
+      sources,
       log,
-      onReport: r => {
-        const executed = r.actions.find(a => a.status === 'executed' || a.status === 'verified');
-        if (executed)
-          lastRescale.set(r.id, `${timeOf(r.updatedAt)} ${Object.values(executed.target).join('/')}`);
-      },
+      backend: restRescaleBackend(config, sources),
     });
     const a = autopilot;
     process.stdout.write(
@@ -90,15 +87,26 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     );
     const tty = process.stdout.isTTY;
     const table = setInterval(() => {
-      const text = liveTable(a.daemon.reports(), clock.now(), lastRescale);
-      process.stdout.write(tty ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
+      void a.store.readJournal({ limit: 500 }).then(journal => {
+        for (const e of [...journal].reverse()) {
+          if (e.status === 'executed' && e.action)
+            lastRescale.set(e.jobKey, `${timeOf(e.at)} →${Object.values(e.action.target).join('/')}`);
+        }
+        const text = liveTable(a.daemon.reports(), clock.now(), lastRescale);
+        process.stdout.write(tty ? `\x1b[2J\x1b[H${text}\n` : `${text}\n\n`);
+      });
     }, 2000);
     const seconds = opts.seconds === undefined ? undefined : Number(opts.seconds);
     await (seconds === undefined ? waitForSignal() : new Promise(r => setTimeout(r, seconds * 1000)));
     clearInterval(table);
     if (opts.json) {
+      const journal = await a.store.readJournal({ limit: 1000 });
+      const { reports, clusterFindings } = {
+        reports: a.daemon.reports(),
+        clusterFindings: a.daemon.clusterFindings(),
+      };
       process.stdout.write(
-        `${JSON.stringify({ simTime: clock.now(), reports: a.daemon.reports(), clusterFindings: a.daemon.clusterFindings() })}\n`,
+        `${JSON.stringify({ simTime: clock.now(), reports, clusterFindings, journal })}\n`,
       );
     }
   } finally {

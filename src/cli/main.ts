@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerConfigCommands } from './config-command.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerPauseCommands } from './pause-command.js';
 import { registerRulesCommands } from './rules-command.js';
 import { registerRunCommands } from './run-command.js';
 import { registerSimulateCommand } from './simulate-command.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerRulesCommands(program);
   registerConfigCommands(program);
   registerSimulateCommand(program);
+  registerPauseCommands(program);
   return program;
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { Daemon } from '../agent-manager/daemon.js';
-import { sourcesFromConfig } from '../agent-manager/rest-job-source.js';
+import { restRescaleBackend, sourcesFromConfig } from '../agent-manager/rest-job-source.js';
 import { loadLibrary, startAutopilot, StartupError } from '../agent-manager/start.js';
 import { ApiConfigError } from '../api/errors.js';
 import { ConfigError, loadConfig, type ConfigOverrides } from '../config/load.js';
@@ -80,7 +80,13 @@ export function registerRunCommands(program: Command): void {
       const log = createLogger({ level: config.log.level });
       if (config.flink.clusters.length === 0)
         log.warn({}, 'no Flink cluster configured (--flink-url or flink.clusters): nothing to watch');
-      const autopilot = await startAutopilot({ config, sources: sourcesFromConfig(config), log });
+      const sources = sourcesFromConfig(config);
+      const autopilot = await startAutopilot({
+        config,
+        sources,
+        log,
+        backend: restRescaleBackend(config, sources),
+      });
       const signal = await waitForSignal();
       log.info({ signal }, 'stopping');
       await autopilot.close();

@@ -39,7 +39,12 @@ export class FlinkRescaleBackend implements RescaleBackend {
     return live;
   }
 
-  async write(job: JobRef, target: Record<string, number>): Promise<void> {
+  /** `basis.resourceVersion` is a Kubernetes notion; the REST API has none (409 guards instead). */
+  async write(
+    job: JobRef,
+    target: Record<string, number>,
+    _basis: { resourceVersion?: string },
+  ): Promise<void> {
     const client = this.clientFor(job);
     const current = await getResourceRequirements(client, job.flinkJobId);
     const missing = Object.keys(current).filter(id => target[id] === undefined);

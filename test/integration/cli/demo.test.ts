@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { HealthReport } from '../../../src/domain/index.js';
+import type { HealthReport, JournalEntry } from '../../../src/domain/index.js';
 
 /**
  * `npm run demo` headless: the real command as a separate process, stopped after a short run.
@@ -49,7 +49,10 @@ describe('autopilot demo (headless)', () => {
       .split('\n')
       .reverse()
       .find(l => l.startsWith('{"simTime"'));
-    const { reports } = JSON.parse(last ?? '{}') as { reports: HealthReport[] };
+    const { reports, journal } = JSON.parse(last ?? '{}') as {
+      reports: HealthReport[];
+      journal: JournalEntry[];
+    };
     expect(reports).toHaveLength(12);
     const byName = new Map(reports.map(r => [r.name, r]));
     const rules = (name: string): string[] =>
@@ -61,6 +64,12 @@ describe('autopilot demo (headless)', () => {
     expect(rules('ad-attribution').some(r => r.startsWith('checkpoint'))).toBe(true);
     // the slow Elasticsearch sink backpressures its pipeline.
     expect(rules('search-indexer').length).toBeGreaterThan(0);
+    // The daemon acts in auto mode: at least one rescale went through the whole protocol and was
+    // verified on the job's live parallelism.
+    const verified = journal.filter(e => e.status === 'verified');
+    expect(verified.length).toBeGreaterThan(0);
+    for (const v of verified)
+      expect(journal.some(e => e.actionId === v.actionId && e.status === 'executing')).toBe(true);
     // healthy jobs stay green on their own subjects
     expect(
       byName

@@ -2,11 +2,13 @@ import {
   plannedActionId,
   type FactMap,
   type Finding,
+  type JobRef,
   type PlannedAction,
   type SubjectFacts,
 } from '../../../domain/index.js';
 import type { Store } from '../../../state/store.js';
 import type { PlanContext, Planner } from '../../agent.js';
+import { applyPolicyToTarget, type EffectivePolicy } from '../policies/policy.js';
 import { requiredCapacity, targetParallelism, utilizationBand, type AlignmentMode } from './sizing.js';
 
 export interface ReactiveSettings {
@@ -86,6 +88,8 @@ export class ReactivePlanner implements Planner {
   constructor(
     private readonly settings: ReactiveSettings,
     private readonly store: Store,
+    /** Per-job policy: bounds, excluded vertices and utilization target; absent = the settings. */
+    private readonly policyFor?: (job: JobRef) => EffectivePolicy,
   ) {}
 
   async plan(ctx: PlanContext): Promise<PlannedAction[]> {
@@ -93,8 +97,11 @@ export class ReactivePlanner implements Planner {
       this.lastSkip.set(ctx.job.jobKey, why);
       return [];
     };
-    const s = this.settings;
     const { job, snapshot, facts, report, now } = ctx;
+    const policy = this.policyFor?.(job);
+    const s: ReactiveSettings = policy
+      ? { ...this.settings, targetUtilization: policy.targetUtilization, catchUpMs: policy.catchUpMs }
+      : this.settings;
     if (snapshot.jobStatus?.state !== 'RUNNING') return skip('not-running');
     const uptime = num(facts.job.facts, 'job.uptime');
     if (uptime === undefined || uptime * 1000 < s.stabilizationMs) return skip('stabilizing');
@@ -136,15 +143,17 @@ export class ReactivePlanner implements Planner {
       return skip('within-band');
     }
 
-    let target = sized;
-    const goesUp = changed.some(id => (sized[id] ?? 0) > (basis[id] ?? 0));
+    const names = Object.fromEntries(snapshot.vertices.map(v => [v.id, v.name]));
+    let target = policy ? applyPolicyToTarget(policy, basis, sized, names) : sized;
+    if (Object.keys(target).every(id => target[id] === basis[id])) return skip('within-band');
+    const goesUp = Object.keys(target).some(id => (target[id] ?? 0) > (basis[id] ?? 0));
     if (goesUp) {
       // A scale-up keeps every vertex at least where it is: no vertex shrinks in the same restart.
-      target = Object.fromEntries(Object.entries(sized).map(([id, p]) => [id, Math.max(p, basis[id] ?? p)]));
+      target = Object.fromEntries(Object.entries(target).map(([id, p]) => [id, Math.max(p, basis[id] ?? p)]));
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
     } else {
       const timer = await this.store.getRecord<ScaleDownTimer>('scale-down-timer', job.jobKey, now);
-      const merged = timer ? maxPerVertex(timer.target, sized) : sized;
+      const merged = timer ? maxPerVertex(timer.target, target) : target;
       const since = timer?.since ?? now;
       if (now - since < s.scaleDownDelayMs) {
         await this.store.putRecord('scale-down-timer', job.jobKey, { since, target: merged });

@@ -1,0 +1,96 @@
+import type { Executor, Planner } from '../agents/agent.js';
+import { withOptIn } from '../agents/select/policies/policy.js';
+import { DEFAULT_REACTIVE, ReactivePlanner } from '../agents/select/autoscaler/planner.js';
+import type { FleetSafety } from '../agents/select/policies/safety.js';
+import { ActionExecutor, executorSettings } from '../actions/executor.js';
+import type { RescaleBackend } from '../actions/backend.js';
+import { ControlError, type ActionControl } from '../api/controls.js';
+import type { Config } from '../config/schema.js';
+import type { Clock } from '../domain/index.js';
+import type { Store } from '../state/store.js';
+import type { Logger } from '../telemetry/logger.js';
+
+/** Verification waits this many stabilization periods after the write (restart + settling). */
+const VERIFY_AFTER_STABILIZATIONS = 2;
+
+export interface ActionWiring {
+  planner: Planner;
+  executor: Executor;
+  actions: ActionExecutor;
+  controls: ActionControl;
+}
+
+/** Maps the executor's refusals (they carry a `kind`) to the API's 404 / 409. */
+async function asControl<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const kind = (err as { kind?: unknown }).kind;
+    if (kind === 'not_found' || kind === 'conflict') throw new ControlError(kind, (err as Error).message);
+    throw err;
+  }
+}
+
+/**
+ * The acting half of the daemon: the reactive planner proposes, the executor runs each
+ * proposal through the fleet rails and the PlannedAction protocol, and every executed action is
+ * verified once its job has been back in RUNNING for the stabilization time.
+ */
+export function wireActions(deps: {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  log: Logger;
+  backend: RescaleBackend;
+  safety: FleetSafety;
+}): ActionWiring {
+  const { config, store, clock, log } = deps;
+  const planner = new ReactivePlanner(
+    {
+      ...DEFAULT_REACTIVE,
+      targetUtilization: config.autoscaler.targetUtilization,
+      catchUpMs: config.autoscaler.catchUp,
+      stabilizationMs: config.actions.stabilization,
+      cooldownMs: config.actions.cooldown,
+      scaleDownDelayMs: config.actions.scaleDownDelay,
+      approvalTtlMs: config.actions.approvalTtl,
+    },
+    store,
+    job => deps.safety.policy(job),
+  );
+  const actions = new ActionExecutor({
+    store,
+    clock,
+    backend: deps.backend,
+    log,
+    settings: executorSettings(config),
+    safety: deps.safety,
+    onCircuitOpen: e => log.error({ ...e }, 'circuit breaker open: cluster forced to approve mode'),
+  });
+  const verifyAfterMs = VERIFY_AFTER_STABILIZATIONS * config.actions.stabilization;
+  const executor: Executor = {
+    async execute(report, planned, job) {
+      await actions.execute(report, planned, job);
+      if (report.state !== 'RUNNING') return;
+      const now = clock.now();
+      const journal = await store.readJournal({ jobKey: job.jobKey, limit: 50 });
+      const decided = new Set(
+        journal.filter(e => e.status === 'verified' || e.status === 'ineffective').map(e => e.actionId),
+      );
+      for (const e of journal) {
+        if (e.status !== 'executed' || decided.has(e.actionId) || now - e.at < verifyAfterMs) continue;
+        decided.add(e.actionId);
+        await actions
+          .verify(e.actionId, job)
+          .catch((err: unknown) =>
+            log.warn({ actionId: e.actionId, err: (err as Error).message }, 'verification failed'),
+          );
+      }
+    },
+  };
+  const controls: ActionControl = {
+    approve: (id, by, reason) => asControl(() => actions.approve(id, by, reason)),
+    reject: (id, by, reason) => asControl(() => actions.reject(id, by, reason)),
+  };
+  return { planner: withOptIn(planner, job => deps.safety.policy(job)), executor, actions, controls };
+}
