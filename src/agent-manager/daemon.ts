@@ -230,6 +230,15 @@ export class Daemon {
     })();
   }
 
+  /** The watched job with this key, from the last discovery. */
+  job(jobKey: string): JobRef | undefined {
+    for (const jobs of this.inventory.values()) {
+      const found = jobs.find(j => j.jobKey === jobKey);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
   reports(): HealthReport[] {
     return [...this.latest.values()];
   }

@@ -3,6 +3,7 @@ import type { Executor, Planner } from '../agents/agent.js';
 import { resolveTokens } from '../api/auth.js';
 import type { RescaleBackend } from '../actions/backend.js';
 import { pauseControl } from '../agents/select/policies/fleet-state.js';
+import { silenceControl } from './silences.js';
 import { fleetSafety } from '../agents/select/policies/safety.js';
 import { createApiServer } from '../api/server.js';
 import { defaultRulesDir, loadRuleLibrary, readRuleSources, RuleLoadError } from '../config/rule-files.js';
@@ -168,8 +169,13 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
             port: config.api.port,
             metricsRegistry: metrics.registry,
             rules,
+            policyOf: jobKey => {
+              const job = daemon.job(jobKey);
+              return job === undefined ? undefined : safety.policy(job);
+            },
             controls: {
               pauses: pauseControl(store, () => clock.now()),
+              silences: silenceControl(store, () => clock.now()),
               ...(acting === undefined ? {} : { actions: acting.controls }),
             },
           });

@@ -20,9 +20,25 @@ export interface PauseControl {
   resume(scope: PauseScope, by: string): Promise<void>;
 }
 
+/** Silences mute alerts of matching findings until they expire; the findings still count in the score. */
+export interface SilenceInput {
+  matchers: { name: string; op?: string; value: string }[];
+  comment: string;
+  startsAt?: number;
+  endsAt: number;
+}
+
+export interface SilenceControl {
+  list(): Promise<unknown[]>;
+  create(input: SilenceInput, by: string): Promise<unknown>;
+  /** Throws ControlError('not_found') for an unknown or expired silence. */
+  remove(id: string, by: string): Promise<void>;
+}
+
 export interface ApiControls {
   actions?: ActionControl;
   pauses?: PauseControl;
+  silences?: SilenceControl;
 }
 
 /** A control's refusal: unknown action (404) or not in a state that allows it (409). */

@@ -19,6 +19,8 @@ export interface ReadRouteDeps {
   auth: Authenticator;
   /** Which write routes exist, for the dashboard (`GET /api/v1/whoami`). */
   writes: { approve: boolean; pause: boolean; silences: boolean };
+  /** The job's merged policy (mode, bounds, who set each field), shown in its detail. */
+  policyOf?: (jobKey: string) => unknown;
 }
 
 /** Journal entries shown on a job's page. */
@@ -115,7 +117,11 @@ export function readRoutes(d: ReadRouteDeps): Route[] {
       tag: 'api',
       summary: 'One job’s full report: findings with evidence, score history and its journal.',
       params: JobParamsSchema,
-      responses: { 200: 'HealthReport v1 + `history` + `journal`', 404: 'No such job', ...ERRORS },
+      responses: {
+        200: 'HealthReport v1 + `history` + `journal` + the merged `policy`',
+        404: 'No such job',
+        ...ERRORS,
+      },
       handler: async ({ params }) => {
         const report = d.provider.report(params.id);
         if (!report) throw notFound(`no job ${params.id}`);
@@ -123,7 +129,13 @@ export function readRoutes(d: ReadRouteDeps): Route[] {
           d.store.getJob(report.id),
           d.store.readJournal({ jobKey: report.id, limit: JOB_JOURNAL_LIMIT }),
         ]);
-        return { ...report, history: state?.scoreHistory ?? [], journal };
+        const policy = d.policyOf?.(report.id);
+        return {
+          ...report,
+          history: state?.scoreHistory ?? [],
+          journal,
+          ...(policy === undefined ? {} : { policy }),
+        };
       },
     }),
     route({

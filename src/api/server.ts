@@ -37,6 +37,8 @@ export interface ApiServerOptions {
    * when its control is given.
    */
   controls?: ApiControls;
+  /** The job's merged policy, shown in its detail. */
+  policyOf?: (jobKey: string) => unknown;
   /** Version shown in the OpenAPI document. */
   version?: string;
 }
@@ -80,10 +82,11 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       rules: opts.rules,
       metricsRegistry: opts.metricsRegistry,
       auth,
+      ...(opts.policyOf === undefined ? {} : { policyOf: opts.policyOf }),
       writes: {
         approve: opts.controls?.actions !== undefined,
         pause: opts.controls?.pauses !== undefined,
-        silences: false,
+        silences: opts.controls?.silences !== undefined,
       },
     });
     const writes = writeRoutes(opts.controls ?? {});

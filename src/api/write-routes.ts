@@ -28,6 +28,15 @@ type ScopeBody = z.output<typeof ScopeBody>;
 
 const ActionParams = z.strictObject({ id: z.string().min(1).max(200) });
 
+const SilenceBody = z.strictObject({
+  matchers: z
+    .array(z.strictObject({ name: z.string().min(1), op: z.string().optional(), value: z.string() }))
+    .min(1),
+  comment: z.string().min(1).max(500),
+  startsAt: z.number().int().optional(),
+  endsAt: z.number().int(),
+});
+
 const ERRORS = { 400: 'Invalid body', 401: 'No or unknown token', 403: 'Role too low' };
 
 function holder(p: Principal): string {
@@ -53,13 +62,15 @@ async function mapControlErrors<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof ControlError)
       throw new ApiError(err.kind === 'not_found' ? 404 : 409, err.kind, err.message);
+    // The control validates the domain rules (e.g. matcher names); its refusal is a bad request.
+    if (err instanceof z.ZodError) throw new ApiError(400, 'bad_request', z.prettifyError(err));
     throw err;
   }
 }
 
 export function writeRoutes(controls: ApiControls): Route[] {
   const out: Route[] = [];
-  const { actions, pauses } = controls;
+  const { actions, pauses, silences } = controls;
   if (actions) {
     for (const verdict of ['approve', 'reject'] as const) {
       out.push(
@@ -113,6 +124,44 @@ export function writeRoutes(controls: ApiControls): Route[] {
         }),
       );
     }
+  }
+  if (silences) {
+    out.push(
+      route({
+        method: 'GET',
+        path: '/api/v1/silences',
+        access: 'viewer',
+        tag: 'api',
+        summary: 'Silences in force: matchers, author, comment, expiry.',
+        responses: { 200: '`{items}`', ...ERRORS },
+        handler: async () => ({ items: await silences.list() }),
+      }),
+      route({
+        method: 'POST',
+        path: '/api/v1/silences',
+        access: 'editor',
+        tag: 'api',
+        summary:
+          'Silence the alerts of matching findings until `endsAt` (epoch ms); they still count in the score.',
+        body: SilenceBody,
+        responses: { 200: 'The silence', ...ERRORS },
+        handler: async ({ body, principal }) =>
+          mapControlErrors(() => silences.create(body, holder(principal))),
+      }),
+      route({
+        method: 'DELETE',
+        path: '/api/v1/silences/:id',
+        access: 'editor',
+        tag: 'api',
+        summary: 'Expire a silence now.',
+        params: ActionParams,
+        responses: { 200: '`{id, deleted}`', 404: 'No such silence', ...ERRORS },
+        handler: async ({ params, principal }) => {
+          await mapControlErrors(() => silences.remove(params.id, holder(principal)));
+          return { id: params.id, deleted: true };
+        },
+      }),
+    );
   }
   return out;
 }

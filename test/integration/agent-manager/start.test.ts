@@ -97,6 +97,70 @@ describe('startAutopilot', () => {
     await a.close();
   });
 
+  it('serves silences, pauses and the merged policy through the API with an editor token', async () => {
+    process.env.AUTOPILOT_TEST_TOKEN = 'editor-token-0123456789';
+    const config = compileConfig({
+      state: { dir: tempDir() },
+      api: { port: 0, tokens: [{ name: 'ed', role: 'editor', env: 'AUTOPILOT_TEST_TOKEN' }] },
+      policies: [{ id: 'team-c', selector: { cluster: 'c' }, mode: 'approve', maxParallelism: 16 }],
+    });
+    const a = await startAutopilot({ config, sources: [source], log });
+    const bearer = { authorization: 'Bearer editor-token-0123456789' };
+    const auth = { ...bearer, 'content-type': 'application/json' };
+    try {
+      await a.daemon.cycle(job);
+      const detail = (await (
+        await fetch(`${a.apiUrl}/api/v1/jobs/rest%3Ac%2Fa`, { headers: auth })
+      ).json()) as { policy: { mode: string; maxParallelism: number; sources: Record<string, string> } };
+      expect(detail.policy).toMatchObject({
+        mode: 'approve',
+        maxParallelism: 16,
+        sources: { mode: 'policy:team-c' },
+      });
+
+      const post = await fetch(`${a.apiUrl}/api/v1/silences`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({
+          matchers: [{ name: 'rule', value: 'job-restart-loop' }],
+          comment: 'known outage',
+          endsAt: Date.now() + 3_600_000,
+        }),
+      });
+      expect(post.status).toBe(200);
+      const { id } = (await post.json()) as { id: string };
+      const listed = (await (await fetch(`${a.apiUrl}/api/v1/silences`, { headers: auth })).json()) as {
+        items: { id: string; author: string }[];
+      };
+      expect(listed.items).toEqual([expect.objectContaining({ id, author: 'ed' })]);
+      const bad = await fetch(`${a.apiUrl}/api/v1/silences`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ matchers: [{ name: 'nope', value: 'x' }], comment: 'c', endsAt: 1 }),
+      });
+      expect(bad.status).toBe(400);
+      expect(
+        (await fetch(`${a.apiUrl}/api/v1/silences/${id}`, { method: 'DELETE', headers: bearer })).status,
+      ).toBe(200);
+      expect(
+        (await fetch(`${a.apiUrl}/api/v1/silences/${id}`, { method: 'DELETE', headers: bearer })).status,
+      ).toBe(404);
+
+      const paused = await fetch(`${a.apiUrl}/api/v1/pause`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ scope: 'job', target: 'rest:c/a', reason: 'deploy' }),
+      });
+      expect(paused.status).toBe(200);
+      expect((await a.daemon.cycle(job)).mode).toBe('paused');
+      // Writes always need a token, even on loopback.
+      expect((await fetch(`${a.apiUrl}/api/v1/resume`, { method: 'POST', body: '{}' })).status).toBe(401);
+    } finally {
+      await a.close();
+      delete process.env.AUTOPILOT_TEST_TOKEN;
+    }
+  });
+
   it('refuses to serve reads without tokens off loopback', async () => {
     const config = compileConfig({ state: { dir: tempDir() }, api: { host: '0.0.0.0', port: 0 } });
     await expect(startAutopilot({ config, sources: [source], log })).rejects.toThrow(/token/i);

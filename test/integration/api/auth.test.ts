@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silenceControl } from '../../../src/agent-manager/silences.js';
+import { MemoryStore } from '../../../src/state/memory-store.js';
 import {
   hashToken,
   isLoopbackHost,
@@ -67,7 +69,11 @@ async function open(
     metricsRegistry: createMetrics({ defaultMetrics: false }).registry,
     rules: RULES,
     rateLimit: { max: 10_000, timeWindowMs: 60_000 },
-    controls: { actions: new FakeControls(), pauses: new FakeControls() },
+    controls: {
+      actions: new FakeControls(),
+      pauses: new FakeControls(),
+      silences: silenceControl(new MemoryStore(), () => Date.now()),
+    },
     ...extra,
   });
   const { url } = await server.start();
@@ -104,13 +110,15 @@ describe.each([
 
   it('gives every caller on every route what its role allows, with JSON 401/403 bodies', async () => {
     const routes = server.routes();
-    expect(routes.filter(r => r.method === 'POST').map(r => r.path)).toEqual([
-      '/api/v1/actions/:id/approve',
-      '/api/v1/actions/:id/reject',
-      '/api/v1/pause',
-      '/api/v1/resume',
+    expect(routes.filter(r => r.method !== 'GET').map(r => `${r.method} ${r.path}`)).toEqual([
+      'POST /api/v1/actions/:id/approve',
+      'POST /api/v1/actions/:id/reject',
+      'POST /api/v1/pause',
+      'POST /api/v1/resume',
+      'POST /api/v1/silences',
+      'DELETE /api/v1/silences/:id',
     ]);
-    expect(routes.length).toBe(17);
+    expect(routes.length).toBe(20);
     const rows: string[] = [];
     for (const r of routes) {
       for (const caller of CALLERS) {
