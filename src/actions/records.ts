@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { JobRef, PlannedAction } from '../domain/index.js';
+import type { PlannedAction } from '../domain/index.js';
 import type { RecordKind, Store } from '../state/store.js';
 
 /**
@@ -42,25 +42,8 @@ export const PlannedActionSchema = z.object({
   origin: z.enum(['reactive', 'calendar', 'forecast']).optional(),
 }) satisfies z.ZodType<PlannedAction>;
 
-export const JobRefSchema = z.object({
-  jobKey: z.string(),
-  incarnation: z.string(),
-  origin: z.enum(['rest', 'k8s']),
-  cluster: z.string(),
-  namespace: z.string().optional(),
-  name: z.string(),
-  flinkJobId: z.string(),
-  restUrl: z.string(),
-  labels: z.record(z.string(), z.string()),
-  annotations: z.record(z.string(), z.string()).optional(),
-  resource: z
-    .object({
-      kind: z.enum(['FlinkDeployment', 'FlinkSessionJob']),
-      namespace: z.string(),
-      name: z.string(),
-    })
-    .optional(),
-}) satisfies z.ZodType<JobRef>;
+export { JobRefSchema } from '../domain/identity.js';
+import { JobRefSchema } from '../domain/identity.js';
 
 export const ApprovalRecordSchema = z.object({
   action: PlannedActionSchema,

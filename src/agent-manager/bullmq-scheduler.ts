@@ -1,26 +1,8 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { z } from 'zod';
-import type { JobRef } from '../domain/index.js';
+import { JobRefSchema, type JobRef } from '../domain/index.js';
 import { LockBusyError, type Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
-
-/** JobRef as it travels through Redis: parsed again on the way out (a boundary). */
-const JobRefData = z.object({
-  jobKey: z.string().min(1),
-  incarnation: z.string(),
-  origin: z.enum(['rest', 'k8s']),
-  cluster: z.string(),
-  namespace: z.string().optional(),
-  name: z.string(),
-  flinkJobId: z.string(),
-  restUrl: z.string(),
-  labels: z.record(z.string(), z.string()),
-  annotations: z.record(z.string(), z.string()).optional(),
-  resource: z
-    .object({ kind: z.enum(['FlinkDeployment', 'FlinkSessionJob']), namespace: z.string(), name: z.string() })
-    .optional(),
-});
 
 export interface BullmqSchedulerOptions {
   redisUrl: string;
@@ -130,7 +112,7 @@ export class BullmqScheduler {
   }
 
   private async process(job: Job): Promise<CycleOutcome> {
-    const parsed = JobRefData.safeParse(job.data);
+    const parsed = JobRefSchema.safeParse(job.data);
     if (!parsed.success) {
       this.opts.log.error(
         { jobId: job.id, issue: parsed.error.issues[0]?.message },

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * Identity of a watched job.
  *
@@ -40,3 +42,24 @@ export function k8sJobKey(namespace: string, resourceName: string): JobKey {
 export function k8sIncarnation(flinkJobId: string, generation: number | undefined): string {
   return generation === undefined ? flinkJobId : `${flinkJobId}@${generation}`;
 }
+
+/** A JobRef crossing a process boundary (a queue, the store) is parsed again. */
+export const JobRefSchema = z.object({
+  jobKey: z.string(),
+  incarnation: z.string(),
+  origin: z.enum(['rest', 'k8s']),
+  cluster: z.string(),
+  namespace: z.string().optional(),
+  name: z.string(),
+  flinkJobId: z.string(),
+  restUrl: z.string(),
+  labels: z.record(z.string(), z.string()),
+  annotations: z.record(z.string(), z.string()).optional(),
+  resource: z
+    .object({
+      kind: z.enum(['FlinkDeployment', 'FlinkSessionJob']),
+      namespace: z.string(),
+      name: z.string(),
+    })
+    .optional(),
+}) satisfies z.ZodType<JobRef>;

@@ -15,18 +15,21 @@ export interface Agg {
   skew?: number;
 }
 
-export type FlinkJobStatus =
-  | 'INITIALIZING'
-  | 'CREATED'
-  | 'RUNNING'
-  | 'FAILING'
-  | 'FAILED'
-  | 'CANCELLING'
-  | 'CANCELED'
-  | 'FINISHED'
-  | 'RESTARTING'
-  | 'SUSPENDED'
-  | 'RECONCILING';
+/** Flink's JobStatus values (the wire's `state`). */
+export const FLINK_JOB_STATUSES = [
+  'INITIALIZING',
+  'CREATED',
+  'RUNNING',
+  'FAILING',
+  'FAILED',
+  'CANCELLING',
+  'CANCELED',
+  'FINISHED',
+  'RESTARTING',
+  'SUSPENDED',
+  'RECONCILING',
+] as const;
+export type FlinkJobStatus = (typeof FLINK_JOB_STATUSES)[number];
 
 export interface VertexMetrics {
   busyTimeMsPerSecond?: Agg;

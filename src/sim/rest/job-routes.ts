@@ -2,22 +2,11 @@ import type { SimCheckpoint } from '../checkpoints.js';
 import { hexId } from '../random.js';
 import type { JobModel, RescaleRecord, VertexState } from '../job-model.js';
 import { findJob, isResponse, type SurfaceContext } from './context.js';
+import { FLINK_JOB_STATUSES } from '../../domain/snapshot.js';
 import { errors, json, type SimResponse } from './http.js';
 import type { Router } from './router.js';
 
-const JOB_STATUSES = [
-  'INITIALIZING',
-  'CREATED',
-  'RUNNING',
-  'FAILING',
-  'FAILED',
-  'CANCELLING',
-  'CANCELED',
-  'FINISHED',
-  'RESTARTING',
-  'SUSPENDED',
-  'RECONCILING',
-];
+const JOB_STATUSES = FLINK_JOB_STATUSES;
 const EXECUTION_STATES = [
   'CREATED',
   'SCHEDULED',

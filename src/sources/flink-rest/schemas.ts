@@ -9,20 +9,9 @@ import { z } from 'zod';
 const num = z.number();
 const nullableString = z.string().nullish();
 
-export const JOB_STATUSES = [
-  'INITIALIZING',
-  'CREATED',
-  'RUNNING',
-  'FAILING',
-  'FAILED',
-  'CANCELLING',
-  'CANCELED',
-  'FINISHED',
-  'RESTARTING',
-  'SUSPENDED',
-  'RECONCILING',
-] as const;
-export const jobStatusSchema = z.enum(JOB_STATUSES);
+export { FLINK_JOB_STATUSES as JOB_STATUSES } from '../../domain/snapshot.js';
+import { FLINK_JOB_STATUSES } from '../../domain/snapshot.js';
+export const jobStatusSchema = z.enum(FLINK_JOB_STATUSES);
 
 export const dashboardConfigSchema = z.object({ 'flink-version': z.string() });
 
