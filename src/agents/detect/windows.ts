@@ -120,11 +120,8 @@ export function windowSlope(
   lengths: WindowLengths,
   now: number,
 ): number | undefined {
-  const buckets = inWindow(history, key, w, lengths, now);
-  const first = buckets[0];
-  const last = buckets[buckets.length - 1];
-  if (!first || !last || last.lastAt <= first.firstAt) return undefined;
-  return (last.last - first.first) / ((last.lastAt - first.firstAt) / 1000);
+  const ends = windowEnds(history, key, w, lengths, now);
+  return ends === undefined || ends.spanMs <= 0 ? undefined : (ends.last - ends.first) / (ends.spanMs / 1000);
 }
 
 /** First and last value in the window, for relative growth. */
