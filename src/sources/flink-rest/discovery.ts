@@ -1,18 +1,22 @@
 import { restJobKey, type JobRef } from '../../domain/identity.js';
 import type { FlinkRestClient } from './client.js';
 
-const TERMINAL = new Set(['FAILED', 'CANCELED', 'FINISHED']);
+/**
+ * Ended on purpose: a cancelled or finished job is no longer watched. A FAILED job stays in the
+ * inventory (until a newer run of the same name replaces it): its failure is the finding.
+ */
+const ENDED = new Set(['CANCELED', 'FINISHED']);
 
 export interface ListJobsOptions {
   /** Cluster label used in job keys (`rest:<label>/<job name>`); defaults to the base URL's host:port. */
   clusterLabel?: string;
-  /** Include jobs in a terminal state (default false). */
+  /** Include cancelled and finished jobs too (default false; failed jobs are always included). */
   includeTerminal?: boolean;
   labels?: Readonly<Record<string, string>>;
 }
 
 /**
- * Discovery from `/jobs/overview`: one JobRef per non-terminal job. When several jobs share a
+ * Discovery from `/jobs/overview`: one JobRef per job that is not cancelled or finished. When several jobs share a
  * name (a redeploy that left the old one running), the newest keeps the key.
  */
 export async function listJobs(client: FlinkRestClient, options: ListJobsOptions = {}): Promise<JobRef[]> {
@@ -20,7 +24,7 @@ export async function listJobs(client: FlinkRestClient, options: ListJobsOptions
   const { jobs } = await client.jobsOverview();
   const newest = new Map<string, (typeof jobs)[number]>();
   for (const j of jobs) {
-    if (!options.includeTerminal && TERMINAL.has(j.state)) continue;
+    if (!options.includeTerminal && ENDED.has(j.state)) continue;
     const seen = newest.get(j.name);
     if (seen === undefined || j['start-time'] > seen['start-time']) newest.set(j.name, j);
   }
