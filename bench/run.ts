@@ -5,6 +5,7 @@
 const BENCHMARKS: Readonly<Record<string, () => Promise<{ run: () => Promise<void> }>>> = {
   rules: () => import('./rules.js'),
   'fleet-sim': () => import('./fleet-sim.js'),
+  accuracy: () => import('./accuracy.js'),
 };
 
 const names = process.argv.slice(2).filter(a => a !== '--');
