@@ -180,6 +180,19 @@ describe('reactive planner', () => {
     expect(down).toBeGreaterThanOrEqual(alone[0]?.target.map ?? Infinity);
   });
 
+  it('an over-provisioned vertex never drags an in-band vertex up (one direction per action)', async () => {
+    // The map is in band (73 % busy, like a noisy neighbour made it); the source is far above the
+    // band (5 % busy). The only honest action is a (delayed) scale-down of the source.
+    const s = snapshot(100 * MIN, 8000, 4, 0.73);
+    const src = s.vertices[0];
+    if (src) src.metrics.busyTimeMsPerSecond = { max: 50, avg: 50 };
+    const planner = new ReactivePlanner({ ...settings, scaleDownDelayMs: 0 }, new MemoryStore());
+    const [action] = await planner.plan(ctx(s));
+    expect(action?.reason).toMatch(/^scale down/);
+    expect(action?.target.map).toBe(4);
+    expect(action?.target.src).toBeLessThan(2);
+  });
+
   it('a scale-up cancels a pending scale-down', async () => {
     const store = new MemoryStore();
     const planner = new ReactivePlanner(settings, store);

@@ -76,8 +76,11 @@ const num = (facts: FactMap, name: string): number | undefined => {
  * - Acts only on a RUNNING job past stabilization, with every vertex's rates present.
  * - Never while a finding blocks scaling (a `block-scaling` rule such as skew, or a firing
  *   availability / connector / GC / memory / checkpoint / node finding): more subtasks do not fix those.
- * - All-or-nothing like the operator: nothing unless some vertex is outside the utilization
- *   band; then every vertex goes to its sized parallelism.
+ * - All-or-nothing like the operator, but per direction: a vertex below the band (cannot keep up
+ *   with headroom) triggers a scale-up, in which every vertex goes to at least its sized
+ *   parallelism and none shrinks; only when none is below it, a vertex above the band (too many
+ *   subtasks) triggers a scale-down, in which no vertex grows. An over-provisioned source never
+ *   drags in-band vertices up.
  * - Scale-ups at once; scale-downs only after `scaleDownDelay`, to the highest recommendation
  *   seen while waiting. A cooldown follows every executed rescale (the executor sets it).
  */
@@ -113,7 +116,8 @@ export class ReactivePlanner implements Planner {
     const backlog = facts.sources.some(src => (num(src.facts, 'source.lagSeconds') ?? 0) > catchUpSec);
     const basis: Record<string, number> = {};
     const sized: Record<string, number> = {};
-    let outside = false;
+    let needsUp = false;
+    let needsDown = false;
     for (const v of snapshot.vertices) {
       basis[v.id] = v.parallelism;
       const f = byId.get(v.id)?.facts ?? {};
@@ -122,7 +126,8 @@ export class ReactivePlanner implements Planner {
       if (tpr === undefined || target === undefined) return skip('missing-data');
       const c = { targetRate: target, catchUpRate: 0, restartSec: s.restartMs / 1000, catchUpSec };
       const band = utilizationBand(c, s.band, backlog);
-      if (tpr < band.scaleUpBelow || tpr > band.scaleDownAbove) outside = true;
+      if (tpr < band.scaleUpBelow) needsUp = true;
+      else if (tpr > band.scaleDownAbove) needsDown = true;
       sized[v.id] = targetParallelism({
         parallelism: v.parallelism,
         trueProcessingRate: tpr,
@@ -138,18 +143,18 @@ export class ReactivePlanner implements Planner {
       });
     }
     const changed = Object.keys(sized).filter(id => sized[id] !== basis[id]);
-    if (!outside || changed.length === 0) {
+    if ((!needsUp && !needsDown) || changed.length === 0) {
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
       return skip('within-band');
     }
 
     const names = Object.fromEntries(snapshot.vertices.map(v => [v.id, v.name]));
-    let target = policy ? applyPolicyToTarget(policy, basis, sized, names) : sized;
+    const bounded = policy ? applyPolicyToTarget(policy, basis, sized, names) : sized;
+    // One direction per action: up (no vertex shrinks) or down (no vertex grows).
+    const pick = needsUp ? Math.max : Math.min;
+    let target = Object.fromEntries(Object.entries(bounded).map(([id, p]) => [id, pick(p, basis[id] ?? p)]));
     if (Object.keys(target).every(id => target[id] === basis[id])) return skip('within-band');
-    const goesUp = Object.keys(target).some(id => (target[id] ?? 0) > (basis[id] ?? 0));
-    if (goesUp) {
-      // A scale-up keeps every vertex at least where it is: no vertex shrinks in the same restart.
-      target = Object.fromEntries(Object.entries(target).map(([id, p]) => [id, Math.max(p, basis[id] ?? p)]));
+    if (needsUp) {
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
     } else {
       const timer = await this.store.getRecord<ScaleDownTimer>('scale-down-timer', job.jobKey, now);
@@ -178,7 +183,7 @@ export class ReactivePlanner implements Planner {
       {
         ...action,
         id: plannedActionId(action),
-        reason: `${goesUp ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization)`,
+        reason: `${needsUp ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization)`,
         findings: report.findings.filter(f => f.state === 'firing').map(f => f.fingerprint),
         mode: ctx.mode,
         createdAt: now,
