@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { parseScenario, type FaultKind, type Scenario } from '../src/sim/index.js';
+import { Rng } from '../src/sim/random.js';
 
 /**
  * Seeded scenario generator of the accuracy benchmark: scenarios that were never used to tune
@@ -27,16 +28,10 @@ const POOL: readonly FaultKind[] = [
   'state-growth',
 ];
 
-/** mulberry32: a small, fast, seeded PRNG (uniform in [0, 1)). */
+/** The simulator's seeded PRNG as a function (uniform in [0, 1)). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
 
 interface GenVertex {

@@ -15,31 +15,9 @@ import type {
   SubjectFacts,
 } from '../../../src/domain/index.js';
 
-/** Seeded PRNG (mulberry32): the same seed gives the same cases on every run. */
-export class Random {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  pick<T>(items: readonly T[]): T {
-    const item = items[this.int(items.length)];
-    if (item === undefined) throw new Error('pick from an empty list');
-    return item;
-  }
-}
+/** Seeded PRNG: the simulator's (same seed, same cases on every run). */
+export { Rng as Random } from '../../../src/sim/random.js';
+import type { Rng as Random } from '../../../src/sim/random.js';
 
 export const FACTS_BY_SCOPE: ReadonlyMap<Scope, readonly FactDefinition[]> = new Map(
   SCOPES.map(s => [s, [...FACT_DICTIONARY.values()].filter(d => d.scope === s)]),
