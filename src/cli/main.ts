@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerConfigCommands } from './config-command.js';
 import { registerDemoCommand } from './demo-command.js';
+import { registerHealthcheckCommand } from './healthcheck-command.js';
 import { registerPauseCommands } from './pause-command.js';
 import { registerRulesCommands } from './rules-command.js';
 import { registerRunCommands } from './run-command.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerConfigCommands(program);
   registerSimulateCommand(program);
   registerPauseCommands(program);
+  registerHealthcheckCommand(program);
   return program;
 }
 

@@ -49,7 +49,7 @@ export function registerSimulateCommand(program: Command): void {
     .description('Run the Flink simulator: a scenario (--scenario FILE) or a fleet (--fleet N --origins M)')
     .option('--scenario <file>', 'scenario YAML file (see scenarios/)')
     .option('--port <n>', 'port to listen on (0 = ephemeral)', '8081')
-    .option('--host <address>', 'loopback address to listen on', '127.0.0.1')
+    .option('--host <address>', 'address to listen on (0.0.0.0 in a container)', '127.0.0.1')
     .option('--time-scale <x>', 'simulated seconds per real second', '1')
     .option('--fleet <jobs>', 'fleet mode: number of jobs')
     .option('--origins <n>', 'fleet mode: number of JobManager origins', '1000')
