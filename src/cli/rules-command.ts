@@ -22,6 +22,7 @@ import {
   zodErrors,
 } from '../config/rule-files.js';
 import type { RuleFileError, RuleSource } from '../config/rule-files.js';
+import { rulesConfigMap } from './rules-configmap.js';
 import {
   CATEGORIES,
   FACT_DICTIONARY,
@@ -363,5 +364,19 @@ export function registerRulesCommands(program: Command): void {
     .option('-o, --out <file>', 'write to this file (e.g. docs/rules.md) instead of stdout')
     .action(async (dir: string | undefined, options: { out?: string }) => {
       process.exitCode = await rulesDocs(dir ?? defaultRulesDir(), options.out);
+    });
+  rules
+    .command('configmap')
+    .description('print the rule library as a Kubernetes ConfigMap (validated first), for docker/k8s/')
+    .argument('[dir]', 'rules directory (default: the rules/ shipped with autopilot)')
+    .option('--name <name>', 'ConfigMap name', 'flink-autopilot-rules')
+    .option('--namespace <ns>', 'namespace', 'flink-autopilot')
+    .action(async (dir: string | undefined, options: { name: string; namespace: string }) => {
+      try {
+        process.stdout.write(await rulesConfigMap(dir ?? defaultRulesDir(), options));
+      } catch (err) {
+        console.error(err instanceof Error ? err.message : String(err));
+        process.exitCode = 1;
+      }
     });
 }

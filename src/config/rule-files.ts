@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { z } from 'zod';
 import { actionTextPlaceholders } from '../domain/action-text.js';
@@ -83,12 +84,31 @@ function isRuleFile(file: string): boolean {
   );
 }
 
+/**
+ * A file of the library: a regular file, or a symlink to one, outside any `..`-prefixed directory.
+ * A Kubernetes ConfigMap volume is exactly that shape: `name.json -> ..data/name.json`, with the
+ * real files in a hidden `..<timestamp>` directory that is swapped atomically on update.
+ */
+async function isLibraryFile(entry: Dirent, path: string): Promise<boolean> {
+  if (path.split('/').some(segment => segment.startsWith('..'))) return false;
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  return stat(join(entry.parentPath, entry.name)).then(
+    s => s.isFile(),
+    () => false,
+  );
+}
+
 export async function readRuleSources(dir: string): Promise<RuleSource[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  const files = entries
-    .filter(e => e.isFile())
-    .map(e => relative(dir, join(e.parentPath, e.name)).split(sep).join('/'))
-    .filter(isRuleFile)
+  const candidates = entries.map(e => ({
+    entry: e,
+    file: relative(dir, join(e.parentPath, e.name)).split(sep).join('/'),
+  }));
+  const kept = await Promise.all(candidates.map(c => isLibraryFile(c.entry, c.file)));
+  const files = candidates
+    .filter((c, i) => kept[i] === true && isRuleFile(c.file))
+    .map(c => c.file)
     .sort();
   return Promise.all(files.map(async file => ({ file, text: await readFile(join(dir, file), 'utf8') })));
 }

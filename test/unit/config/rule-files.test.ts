@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -488,3 +488,25 @@ function leafWith(extra: Record<string, unknown>): Record<string, unknown> {
     conditions: { all: [{ fact: 'vertex.busyRatio.max', operator: 'greaterThan', value: 0.9, ...extra }] },
   };
 }
+
+describe('a rule library mounted from a Kubernetes ConfigMap', () => {
+  it('loads each rule once through the ..data symlinks and skips the hidden timestamped copy', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rules-configmap-'));
+    try {
+      // The kubelet's atomic writer: real files in ..<timestamp>/, ..data -> it, name -> ..data/name.
+      const stamp = '..2026_11_23_23_50_00.123456789';
+      await mkdir(join(dir, stamp));
+      await writeFile(join(dir, stamp, 'a.json'), JSON.stringify(raw({ id: 'a' })));
+      await writeFile(join(dir, stamp, 'b.json'), JSON.stringify(raw({ id: 'b' })));
+      await symlink(stamp, join(dir, '..data'));
+      await symlink('..data/a.json', join(dir, 'a.json'));
+      await symlink('..data/b.json', join(dir, 'b.json'));
+      await symlink('..data/missing.json', join(dir, 'dangling.json'));
+      const library = await loadRuleLibrary(dir);
+      expect(library.errors).toEqual([]);
+      expect(library.rules.map(r => r.id).sort()).toEqual(['a', 'b']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
