@@ -144,11 +144,11 @@ describe('rules docs', () => {
 });
 
 describe('registerRulesCommands', () => {
-  it('registers validate, test and docs with help texts', () => {
+  it('registers validate, test, docs and configmap with help texts', () => {
     const program = new Command('autopilot');
     registerRulesCommands(program);
     const rules = program.commands.find(c => c.name() === 'rules');
-    expect(rules?.commands.map(c => c.name())).toEqual(['validate', 'test', 'docs']);
+    expect(rules?.commands.map(c => c.name())).toEqual(['validate', 'test', 'docs', 'configmap']);
     for (const c of rules?.commands ?? []) expect(c.description().length).toBeGreaterThan(20);
     expect(rules?.commands.find(c => c.name() === 'docs')?.helpInformation()).toContain('--out <file>');
   });
