@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { tryParseDuration } from '../domain/duration.js';
+import { alertsSection } from './alerts-schema.js';
 import { freezesSection, policiesSection, policyDefaultsSection, railsSection } from './safety-schema.js';
 
 /**
@@ -218,6 +219,7 @@ export const ConfigSchema = z.strictObject({
   policyDefaults: policyDefaultsSection(duration),
   freezes: freezesSection(),
   rails: railsSection(duration),
+  alerts: alertsSection(duration),
   api: z
     .strictObject({
       host: z

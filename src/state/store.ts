@@ -31,6 +31,8 @@ export const RECORD_KINDS = [
   'scale-down-timer',
   'cluster-finding',
   'detect',
+  'alert',
+  'alert-dead-letter',
 ] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 

@@ -1,0 +1,351 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import {
+  inhibited,
+  listSilences,
+  silencedBy,
+  type Silence,
+} from '../../agents/select/policies/fleet-state.js';
+import type { SecretRef } from '../../config/alerts-schema.js';
+import type { Config } from '../../config/schema.js';
+import { SEVERITIES, SHARED_SCOPES, type Finding, type HealthReport } from '../../domain/index.js';
+import { LockBusyError, type Store } from '../../state/store.js';
+import { registerSecret, type Logger } from '../../telemetry/logger.js';
+import { SinkQueue, type DeliveryEvents } from './delivery.js';
+import type { AlertEvent, Notification, SinkSettings } from './sinks.js';
+
+/**
+ * The alert pipeline: after every cycle, the job's report is turned into notifications.
+ *
+ * - A firing finding is routed (routes in order, first match wins unless `continue`), sent once,
+ *   and re-sent every `repeatInterval` while it fires (dedup by fingerprint, kept in the Store so
+ *   a restart neither repeats nor forgets an alert).
+ * - A finding that was alerted and now resolves (or is gone while the job is observed) sends a
+ *   resolved message to the same sinks. One that became `unknown` (absent or stale data) does
+ *   not: nothing is known to have resolved. A stale job sends nothing.
+ * - Silenced findings (API silences) and findings inhibited by a firing cluster or availability
+ *   finding of the same job are not sent; they still count in the health score.
+ * - Findings on shared subjects (cluster, TaskManager, node) are alerted once for all the jobs
+ *   they are attached to: a per-fingerprint lock and record decide which job's cycle sends it,
+ *   also across replicas.
+ * - Planned actions waiting for approval, and failed actions, are alerted like findings.
+ * - One notification per job and sink per cycle (grouping); delivery is asynchronous per sink
+ *   (delivery.ts), so a failing sink never blocks a cycle.
+ */
+
+type Alerts = Config['alerts'];
+type Route = Alerts['routes'][number];
+
+const AlertStateSchema = z.object({
+  sinks: z.array(z.string()),
+  startsAt: z.number(),
+  lastSentAt: z.number(),
+  event: z.custom<AlertEvent>(v => typeof v === 'object' && v !== null),
+});
+type AlertState = z.output<typeof AlertStateSchema>;
+const JobAlertsSchema = z.record(z.string(), AlertStateSchema);
+type JobAlerts = z.output<typeof JobAlertsSchema>;
+
+/** Reads a secret from its inline value, file or environment variable and registers it for log redaction. */
+export async function resolveSecret(ref: SecretRef, what: string, env: NodeJS.ProcessEnv): Promise<string> {
+  let value: string | undefined;
+  if (ref.value !== undefined) value = ref.value;
+  else if (ref.file !== undefined) {
+    value = await readFile(ref.file, 'utf8').then(
+      t => t.trim(),
+      () => undefined,
+    );
+    if (value === undefined) throw new Error(`${what}: cannot read ${ref.file}`);
+  } else value = env[ref.env ?? '']?.trim();
+  if (value === undefined || value === '') throw new Error(`${what}: the secret is empty`);
+  registerSecret(value);
+  return value;
+}
+
+/** The sinks of the config with their secrets read (URLs and keys registered for redaction). */
+export async function resolveSinks(
+  alerts: Alerts,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SinkSettings[]> {
+  return Promise.all(
+    alerts.sinks.map(async s => {
+      const url = await resolveSecret(s.url, `alerts.sinks.${s.name}.url`, env);
+      if (!/^https?:\/\//.test(url)) throw new Error(`alerts.sinks.${s.name}.url: not an http(s) URL`);
+      const secret =
+        s.secret === undefined
+          ? undefined
+          : await resolveSecret(s.secret, `alerts.sinks.${s.name}.secret`, env);
+      return {
+        name: s.name,
+        kind: s.kind,
+        url,
+        ...(secret === undefined ? {} : { secret }),
+        titleTemplate: s.titleTemplate,
+        textTemplate: s.textTemplate,
+      };
+    }),
+  );
+}
+
+const severityRank = (s: Finding['severity']): number => SEVERITIES.indexOf(s);
+
+/** The sink names a finding of this job goes to. No routes: every sink. */
+export function routeFinding(
+  routes: readonly Route[],
+  allSinks: readonly string[],
+  f: Finding,
+  report: HealthReport,
+): string[] {
+  if (routes.length === 0) return [...allSinks];
+  const out = new Set<string>();
+  for (const r of routes) {
+    const matches =
+      severityRank(f.severity) <= severityRank(r.minSeverity) &&
+      (r.categories === undefined || r.categories.includes(f.category)) &&
+      (r.owners === undefined || r.owners.includes(report.labels.owner ?? '')) &&
+      Object.entries(r.labels).every(([k, v]) => report.labels[k] === v);
+    if (!matches) continue;
+    for (const s of r.sinks) out.add(s);
+    if (!r.continue) break;
+  }
+  return [...out];
+}
+
+/** Planned actions that need a person (approval) or went wrong (failed), as findings to alert on. */
+export function actionFindings(report: HealthReport): Finding[] {
+  const out: Finding[] = [];
+  for (const a of report.actions) {
+    const waiting = a.status === 'planned' && a.mode === 'approve';
+    if (!waiting && a.status !== 'failed') continue;
+    const rule = waiting ? 'action-approval-needed' : 'action-failed';
+    const target = Object.entries(a.target)
+      .map(([v, p]) => `${v}=${p}`)
+      .join(', ');
+    out.push({
+      fingerprint: `${report.id}|${rule}|action|${a.id}`,
+      rule,
+      ruleVersion: 1,
+      category: 'scaling',
+      severity: waiting ? 'medium' : 'high',
+      diagnosis: false,
+      subject: { kind: 'job', id: report.id, name: report.name },
+      title: waiting ? `Rescale waiting for approval: ${a.reason}` : `Rescale failed: ${a.reason}`,
+      evidence: {},
+      action: {
+        kind: 'advice',
+        text: waiting
+          ? `Approve or reject action ${a.id} (target ${target}) in the dashboard or with POST /api/v1/actions/${a.id}/approve.`
+          : `Look at the journal of ${report.id} for action ${a.id}; the job was not rescaled.`,
+      },
+      state: 'firing',
+      firstSeen: a.createdAt,
+      lastSeen: report.updatedAt,
+    });
+  }
+  return out;
+}
+
+function eventOf(f: Finding, report: HealthReport, status: AlertEvent['status'], now: number): AlertEvent {
+  return {
+    status,
+    fingerprint: f.fingerprint,
+    jobKey: report.id,
+    cluster: report.cluster,
+    ...(report.namespace === undefined ? {} : { namespace: report.namespace }),
+    job: report.name,
+    rule: f.rule,
+    category: f.category,
+    severity: f.severity,
+    subject: {
+      kind: f.subject.kind,
+      id: f.subject.id,
+      ...(f.subject.name === undefined ? {} : { name: f.subject.name }),
+    },
+    title: f.title,
+    action: f.action.text,
+    score: report.score,
+    risk: report.risk,
+    labels: report.labels,
+    startsAt: f.firstSeen,
+    ...(status === 'resolved' ? { endsAt: now } : {}),
+  };
+}
+
+export interface AlertPipelineOptions {
+  alerts: Alerts;
+  sinks: readonly SinkSettings[];
+  store: Store;
+  log: Logger;
+  now: () => number;
+  events?: DeliveryEvents;
+}
+
+export class AlertPipeline {
+  private readonly queues = new Map<string, SinkQueue>();
+  /** Latest report per job not yet processed: a newer report replaces an older one. */
+  private readonly pending = new Map<string, HealthReport>();
+  private processing: Promise<void> | undefined;
+  private silences: { at: number; list: Silence[] } | undefined;
+
+  constructor(private readonly opts: AlertPipelineOptions) {
+    for (const s of opts.sinks) {
+      this.queues.set(
+        s.name,
+        new SinkQueue(
+          s,
+          {
+            timeoutMs: opts.alerts.sinks.find(c => c.name === s.name)?.timeout ?? 10_000,
+            retries: opts.alerts.retries,
+            backoffMs: opts.alerts.retryBackoff,
+            capacity: opts.alerts.queueCapacity,
+            deadLetterTtlMs: opts.alerts.deadLetterTtl,
+          },
+          opts.store,
+          opts.log,
+          opts.now,
+          opts.events,
+        ),
+      );
+    }
+  }
+
+  /** Takes a cycle's report; returns at once (processing and delivery are asynchronous). */
+  onReport(report: HealthReport): void {
+    if (this.queues.size === 0) return;
+    this.pending.set(report.id, report);
+    this.processing ??= this.drain().finally(() => (this.processing = undefined));
+  }
+
+  /** Resolves once every report taken so far was processed and its notifications delivered or dead-lettered. */
+  async idle(): Promise<void> {
+    while (this.processing) await this.processing;
+    await Promise.all([...this.queues.values()].map(q => q.idle()));
+  }
+
+  queueDepth(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.depth;
+    return n;
+  }
+
+  async close(graceMs = 5000): Promise<void> {
+    while (this.processing) await this.processing;
+    await Promise.all([...this.queues.values()].map(q => q.close(graceMs)));
+  }
+
+  private async drain(): Promise<void> {
+    for (const [jobKey, report] of this.pending) {
+      this.pending.delete(jobKey);
+      try {
+        await this.process(report);
+      } catch (err) {
+        this.opts.log.error({ jobKey, err }, 'alert processing failed');
+      }
+    }
+  }
+
+  private async activeSilences(now: number): Promise<Silence[]> {
+    if (this.silences === undefined || now - this.silences.at > 5000 || now < this.silences.at)
+      this.silences = { at: now, list: await listSilences(this.opts.store, now) };
+    return this.silences.list;
+  }
+
+  private async process(report: HealthReport): Promise<void> {
+    if (report.dataState === 'stale') return;
+    const now = this.opts.now();
+    const { store, alerts } = this.opts;
+    const findings = [...report.findings, ...actionFindings(report)];
+    const muted = inhibited(findings);
+    const silences = await this.activeSilences(now);
+    const job = {
+      jobKey: report.id,
+      cluster: report.cluster,
+      labels: report.labels,
+      ...(report.namespace === undefined ? {} : { namespace: report.namespace }),
+    };
+    const allSinks = [...this.queues.keys()];
+    const outgoing = new Map<string, AlertEvent[]>();
+    const send = (sinks: readonly string[], e: AlertEvent): void => {
+      for (const s of sinks) outgoing.set(s, [...(outgoing.get(s) ?? []), e]);
+    };
+    const quiet = (f: Finding): boolean =>
+      muted.has(f.fingerprint) || silencedBy(f, job, silences, now) !== undefined;
+
+    // Job-owned fingerprints: one record per job, read and written once per cycle.
+    const key = `job:${report.id}`;
+    const parsed = JobAlertsSchema.safeParse(await store.getRecord('alert', key, now));
+    const before: JobAlerts = parsed.success ? parsed.data : {};
+    const after: JobAlerts = { ...before };
+    const byFp = new Map(findings.map(f => [f.fingerprint, f]));
+    for (const f of findings) {
+      if (SHARED_SCOPES.has(f.subject.kind) || f.state !== 'firing' || quiet(f)) continue;
+      const sinks = routeFinding(alerts.routes, allSinks, f, report);
+      if (sinks.length === 0) continue;
+      const prev = before[f.fingerprint];
+      if (prev !== undefined && now - prev.lastSentAt < alerts.repeatInterval) continue;
+      const event = eventOf(f, report, 'firing', now);
+      send(sinks, event);
+      after[f.fingerprint] = { sinks, startsAt: prev?.startsAt ?? f.firstSeen, lastSentAt: now, event };
+    }
+    for (const [fp, state] of Object.entries(before)) {
+      const f = byFp.get(fp);
+      if (f?.state === 'firing' || f?.state === 'unknown') continue;
+      // Resolved, or gone while the job is observed (the vertex left, the action was decided).
+      send(state.sinks, { ...state.event, status: 'resolved', endsAt: now });
+      delete after[fp];
+    }
+    if (JSON.stringify(after) !== JSON.stringify(before)) {
+      if (Object.keys(after).length === 0) await store.deleteRecord('alert', key);
+      else await store.putRecord('alert', key, after);
+    }
+
+    // Shared fingerprints: alerted once across every job (and replica) they are attached to.
+    for (const f of findings) {
+      if (!SHARED_SCOPES.has(f.subject.kind) || f.state === 'unknown') continue;
+      if (f.state === 'firing' && quiet(f)) continue;
+      await this.shared(f, report, now, send);
+    }
+
+    for (const [sink, events] of outgoing) {
+      const n: Notification = { id: randomUUID(), groupKey: `${sink}|${report.id}`, alerts: events };
+      this.queues.get(sink)?.enqueue(n);
+    }
+  }
+
+  private async shared(
+    f: Finding,
+    report: HealthReport,
+    now: number,
+    send: (sinks: readonly string[], e: AlertEvent) => void,
+  ): Promise<void> {
+    const { store, alerts } = this.opts;
+    const key = `shared:${f.fingerprint}`;
+    try {
+      await store.withLock(`alert:${f.fingerprint}`, 30_000, async () => {
+        const parsed = AlertStateSchema.safeParse(await store.getRecord('alert', key, now));
+        const prev: AlertState | undefined = parsed.success ? parsed.data : undefined;
+        if (f.state === 'resolved') {
+          if (prev === undefined) return;
+          send(prev.sinks, { ...prev.event, status: 'resolved', endsAt: now });
+          await store.deleteRecord('alert', key);
+          return;
+        }
+        if (prev !== undefined && now - prev.lastSentAt < alerts.repeatInterval) return;
+        const sinks = routeFinding(alerts.routes, [...this.queues.keys()], f, report);
+        if (sinks.length === 0) return;
+        const event = eventOf(f, report, 'firing', now);
+        send(sinks, event);
+        await store.putRecord('alert', key, {
+          sinks,
+          startsAt: prev?.startsAt ?? f.firstSeen,
+          lastSentAt: now,
+          event,
+        });
+      });
+    } catch (err) {
+      // Another job's cycle (maybe on another replica) is deciding this fingerprint right now.
+      if (!(err instanceof LockBusyError)) throw err;
+    }
+  }
+}
