@@ -16,6 +16,7 @@ import { RedisStore } from '../state/redis-store.js';
 import type { Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { createMetrics, type AutopilotMetrics } from '../telemetry/metrics.js';
+import { AlertPipeline, resolveSinks } from '../actions/alerts/pipeline.js';
 import { wireActions } from './actions.js';
 import { BullmqScheduler } from './bullmq-scheduler.js';
 import { Daemon, rulesVersionOf, storeDetectStates, type JobSource } from './daemon.js';
@@ -41,6 +42,8 @@ export interface Autopilot {
   rulesVersion: string;
   mode: 'standalone' | 'distributed';
   metrics: AutopilotMetrics;
+  /** The alert pipeline, when sinks are configured. */
+  alerts?: AlertPipeline;
   /** Base URL of the API, when it was started. */
   apiUrl?: string;
   close(): Promise<void>;
@@ -113,6 +116,20 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
   }
   // Refuse an insecure API before anything else starts (bound off loopback without tokens).
   const tokens = opts.api === false ? [] : await resolveTokens(config.api.tokens);
+  const sinks = await resolveSinks(config.alerts).catch((err: unknown) => {
+    throw new StartupError(err instanceof Error ? err.message : String(err), { cause: err });
+  });
+  const alerts =
+    sinks.length === 0
+      ? undefined
+      : new AlertPipeline({ alerts: config.alerts, sinks, store, log, now: () => clock.now() });
+  const onReport =
+    alerts === undefined
+      ? opts.onReport
+      : (report: HealthReport): void => {
+          alerts.onReport(report);
+          opts.onReport?.(report);
+        };
   // The closure runs at scrape time, after the daemon exists.
   const metrics = createMetrics({ reports: () => daemon.reports() });
   metrics.setRulesLoaded(rules.length);
@@ -134,7 +151,7 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
     ...(classify === undefined ? {} : { classify }),
     planners,
     ...(executor === undefined ? {} : { executor }),
-    ...(opts.onReport === undefined ? {} : { onReport: opts.onReport }),
+    ...(onReport === undefined ? {} : { onReport }),
     onTiming: t => metrics.observeCycle(t),
     onStageError: stage => metrics.observeFailure(stage),
     onLag: lagMs => metrics.observeLag(lagMs),
@@ -198,11 +215,13 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
     rulesVersion: version,
     mode,
     metrics,
+    ...(alerts === undefined ? {} : { alerts }),
     ...(apiUrl === undefined ? {} : { apiUrl }),
     close: () =>
       (closing ??= (async () => {
         await api?.close();
         await daemon.close();
+        await alerts?.close();
         await redis?.quit();
       })()),
   };
