@@ -4,6 +4,7 @@ import { DEFAULT_REACTIVE, ReactivePlanner } from '../agents/select/autoscaler/p
 import type { FleetSafety } from '../agents/select/policies/safety.js';
 import { ActionExecutor, executorSettings } from '../actions/executor.js';
 import type { RescaleBackend } from '../actions/backend.js';
+import type { CircuitOpenEvent } from '../actions/circuit-breaker.js';
 import { ControlError, type ActionControl } from '../api/controls.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../domain/index.js';
@@ -43,6 +44,8 @@ export function wireActions(deps: {
   log: Logger;
   backend: RescaleBackend;
   safety: FleetSafety;
+  /** Also told when a cluster's circuit breaker opens (the alert pipeline). */
+  onCircuitOpen?: (e: CircuitOpenEvent) => void;
 }): ActionWiring {
   const { config, store, clock, log } = deps;
   const planner = new ReactivePlanner(
@@ -65,7 +68,10 @@ export function wireActions(deps: {
     log,
     settings: executorSettings(config),
     safety: deps.safety,
-    onCircuitOpen: e => log.error({ ...e }, 'circuit breaker open: cluster forced to approve mode'),
+    onCircuitOpen: e => {
+      log.error({ ...e }, 'circuit breaker open: cluster forced to approve mode');
+      deps.onCircuitOpen?.(e);
+    },
   });
   const verifyAfterMs = VERIFY_AFTER_STABILIZATIONS * config.actions.stabilization;
   const executor: Executor = {

@@ -137,7 +137,15 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
   const acting =
     opts.backend === undefined
       ? undefined
-      : wireActions({ config, store, clock, log, backend: opts.backend, safety });
+      : wireActions({
+          config,
+          store,
+          clock,
+          log,
+          backend: opts.backend,
+          safety,
+          ...(alerts === undefined ? {} : { onCircuitOpen: e => alerts.circuitOpen(e) }),
+        });
   const planners = [...(opts.planners ?? []), ...(acting ? [acting.planner] : [])];
   const executor = opts.executor ?? acting?.executor;
   const daemon = new Daemon({

@@ -8,6 +8,7 @@ import {
   type Silence,
 } from '../../agents/select/policies/fleet-state.js';
 import type { SecretRef } from '../../config/alerts-schema.js';
+import type { CircuitOpenEvent } from '../circuit-breaker.js';
 import type { Config } from '../../config/schema.js';
 import { SEVERITIES, SHARED_SCOPES, type Finding, type HealthReport } from '../../domain/index.js';
 import { LockBusyError, type Store } from '../../state/store.js';
@@ -221,6 +222,56 @@ export class AlertPipeline {
   async idle(): Promise<void> {
     while (this.processing) await this.processing;
     await Promise.all([...this.queues.values()].map(q => q.idle()));
+  }
+
+  /**
+   * A cluster's circuit breaker opened (too many failed or harmful rescales): an event, sent at
+   * once to the sinks a high scaling finding of that cluster routes to, not deduplicated (the
+   * breaker opens once per period).
+   */
+  circuitOpen(e: CircuitOpenEvent): void {
+    const fingerprint = `*|circuit-breaker-open|cluster|${e.cluster}`;
+    const finding: Finding = {
+      fingerprint,
+      rule: 'circuit-breaker-open',
+      ruleVersion: 1,
+      category: 'scaling',
+      severity: 'high',
+      diagnosis: false,
+      subject: { kind: 'cluster', id: e.cluster, name: e.cluster },
+      title: `Rescaling stopped on cluster ${e.cluster}: ${e.reason}`,
+      evidence: {},
+      action: {
+        kind: 'advice',
+        text: `Every job of ${e.cluster} is in approve mode until ${new Date(e.until).toISOString()}; read the journal of its last actions before approving more.`,
+      },
+      state: 'firing',
+      firstSeen: e.since,
+      lastSeen: e.since,
+    };
+    const scope: HealthReport = {
+      schemaVersion: 1,
+      id: `cluster:${e.cluster}`,
+      cluster: e.cluster,
+      name: e.cluster,
+      flinkJobId: '',
+      state: 'RUNNING',
+      dataState: 'ok',
+      observedAt: e.since,
+      score: null,
+      risk: null,
+      scoreBreakdown: [],
+      firstAction: null,
+      findings: [finding],
+      actions: [],
+      mode: 'approve',
+      labels: {},
+      rulesVersion: '',
+      updatedAt: e.since,
+    };
+    const event = eventOf(finding, scope, 'firing', this.opts.now());
+    for (const sink of routeFinding(this.opts.alerts.routes, [...this.queues.keys()], finding, scope))
+      this.queues.get(sink)?.enqueue({ id: randomUUID(), groupKey: `${sink}|${scope.id}`, alerts: [event] });
   }
 
   queueDepth(): number {

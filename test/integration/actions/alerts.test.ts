@@ -342,6 +342,29 @@ describe('routing, silences and inhibition', () => {
   });
 });
 
+describe('circuit breaker', () => {
+  it('an opened circuit breaker is alerted at once as a high scaling event of the cluster', async () => {
+    const { pipeline } = await setup({ sinks: [allSinks()[4]] });
+    pipeline.circuitOpen({
+      cluster: 'prod',
+      reason: '3 of the last 10 actions failed',
+      since: now,
+      until: now + 3_600_000,
+    });
+    await pipeline.idle();
+    const [am] = byPath('/am');
+    const alerts = am?.body as { labels: Record<string, string>; annotations: Record<string, string> }[];
+    expect(alerts[0]?.labels).toMatchObject({
+      alertname: 'circuit-breaker-open',
+      severity: 'high',
+      subject: 'prod',
+    });
+    expect(alerts[0]?.annotations.summary).toBe(
+      'Rescaling stopped on cluster prod: 3 of the last 10 actions failed',
+    );
+  });
+});
+
 describe('delivery failures', () => {
   it('retries after 5xx with backoff and delivers once', async () => {
     flakyFailures = 2;
