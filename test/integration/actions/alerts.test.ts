@@ -1,4 +1,7 @@
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -7,8 +10,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { AlertPipeline, resolveSinks } from '../../../src/actions/alerts/pipeline.js';
 import { createSilence } from '../../../src/agents/select/policies/fleet-state.js';
 import type { DeadLetter } from '../../../src/actions/alerts/delivery.js';
+import { sourcesFromConfig } from '../../../src/agent-manager/rest-job-source.js';
+import { startAutopilot } from '../../../src/agent-manager/start.js';
 import { compileConfig } from '../../../src/config/load.js';
-import type { Finding, HealthReport } from '../../../src/domain/index.js';
+import { VirtualClock, type Finding, type HealthReport } from '../../../src/domain/index.js';
+import { loadScenario, startSimulator } from '../../../src/sim/index.js';
 import { RedisStore } from '../../../src/state/redis-store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
 import { finding, plannedRescale, report, T0 } from '../api/fixtures.js';
@@ -461,5 +467,41 @@ describe('secrets', () => {
         },
       }),
     ).toThrow(/unknown placeholder \{\{nope\}\}[\s\S]*no sink named b/);
+  });
+});
+
+describe('the daemon alerts what it finds', () => {
+  it('a connector outage in the simulator reaches a webhook receiver, signed, from the running daemon', async () => {
+    const scenario = await loadScenario('scenarios/connector-unreachable.yaml');
+    const clock = new VirtualClock(Date.parse(scenario.startTime));
+    const sim = await startSimulator({ scenario, clock });
+    const dir = mkdtempSync(join(tmpdir(), 'autopilot-alerts-'));
+    const config = compileConfig({
+      flink: { clusters: [{ label: scenario.cluster.label, url: sim.url }] },
+      state: { dir },
+      agent: { interval: '10s', jitter: 0 },
+      api: { port: 0 },
+      alerts: { sinks: [allSinks()[0]], routes: [{ sinks: ['hook'], minSeverity: 'high' }] },
+    });
+    // Virtual time runs 100x real time: the outage starts 10 simulated minutes in.
+    const pacer = setInterval(() => void clock.advance(10_000), 100);
+    const a = await startAutopilot({ config, clock, sources: sourcesFromConfig(config), log, api: false });
+    try {
+      expect(a.alerts).toBeDefined();
+      await expect.poll(() => byPath('/hook').length, { timeout: 60_000, interval: 250 }).toBeGreaterThan(0);
+      const [hook] = byPath('/hook');
+      const body = hook?.body as { alerts: { jobKey: string; severity: string; category: string }[] };
+      expect(body.alerts[0]).toMatchObject({
+        jobKey: 'rest:connector-unreachable/orders-enrichment',
+        severity: 'high',
+      });
+      expect(['availability', 'connector']).toContain(body.alerts[0]?.category);
+      expect(hook?.headers['x-autopilot-signature']).toMatch(/^sha256=[0-9a-f]{64}$/);
+    } finally {
+      clearInterval(pacer);
+      await a.close();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
