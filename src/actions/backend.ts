@@ -32,3 +32,29 @@ export class ConflictError extends Error {
     this.name = 'ConflictError';
   }
 }
+
+/**
+ * The backend will not make this write, for a reason that holds until someone changes the job or
+ * its resource (e.g. a stateless upgrade mode, the operator's own autoscaler, no opt-in). The
+ * executor journals it `skipped` with the reason; it is not a failure of the cluster.
+ */
+export class RescaleRefusedError extends Error {
+  readonly code = 'RESCALE_REFUSED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RescaleRefusedError';
+  }
+}
+
+/** One backend per job origin: Flink REST jobs through the adaptive scheduler, Kubernetes ones by patch. */
+export function backendByOrigin(backends: Partial<Record<JobRef['origin'], RescaleBackend>>): RescaleBackend {
+  const of = (job: JobRef): RescaleBackend => {
+    const b = backends[job.origin];
+    if (!b) throw new RescaleRefusedError(`no rescale backend for ${job.origin} jobs (${job.jobKey})`);
+    return b;
+  };
+  return {
+    readLive: job => of(job).readLive(job),
+    write: (job, target, basis) => of(job).write(job, target, basis),
+  };
+}

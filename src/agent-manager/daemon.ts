@@ -325,7 +325,7 @@ export class Daemon {
       this.kick?.();
       await this.discovery;
       for (const off of this.unsubscribe.splice(0)) off();
-      await Promise.all(this.opts.sources.map(s => s.close?.()));
+      await Promise.all(this.opts.sources.map(s => s.close?.() ?? Promise.resolve()));
       await this.scheduler.close();
       await this.opts.store.close();
     })();

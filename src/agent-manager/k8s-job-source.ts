@@ -18,6 +18,7 @@ import {
   type FlinkResourceKind,
 } from '../sources/kubernetes/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { FlinkDeploymentBackend } from '../actions/flink-deployment/backend.js';
 import type { JobSource } from './daemon.js';
 
 export type KubernetesSettings = Config['kubernetes'];
@@ -274,4 +275,23 @@ export class KubernetesJobSource implements JobSource {
     await Promise.all(this.reflectors.map(r => r.reflector.stop()));
     this.started = false;
   }
+}
+
+/** The Kubernetes source and its patch backend from config (both share the REST clients). */
+export function kubernetesFromConfig(
+  config: Config,
+  log: Logger,
+  kubeConfig?: KubeConfig,
+): { source: KubernetesJobSource; backend: FlinkDeploymentBackend } | undefined {
+  const s = config.kubernetes;
+  if (!s.enabled) return undefined;
+  const source = new KubernetesJobSource({ settings: s, log, ...(kubeConfig ? { kubeConfig } : {}) });
+  const backend = new FlinkDeploymentBackend({
+    api: source.api,
+    clientFor: job => source.client(job.restUrl),
+    optInAnnotation: s.optInAnnotation,
+    allowGitOpsDrift: s.allowGitOpsDrift,
+    timeoutMs: s.timeout,
+  });
+  return { source, backend };
 }

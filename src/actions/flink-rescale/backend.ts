@@ -6,17 +6,11 @@ import {
   withParallelism,
   type FlinkRestClient,
 } from '../../sources/flink-rest/index.js';
-import { ConflictError, type LiveState, type RescaleBackend } from '../backend.js';
+import { ConflictError, RescaleRefusedError, type LiveState, type RescaleBackend } from '../backend.js';
 
 const FAILED_STATES = new Set(['FAILING', 'FAILED']);
 
-export class RescaleRefusedError extends Error {
-  readonly code = 'RESCALE_REFUSED';
-  constructor(message: string) {
-    super(message);
-    this.name = 'RescaleRefusedError';
-  }
-}
+export { RescaleRefusedError } from '../backend.js';
 
 /**
  * Rescaling through Flink's adaptive scheduler: `PUT /jobs/:jobid/resource-requirements` (Flink

@@ -179,7 +179,7 @@ export class Reflector {
         this.current?.abort();
         this.current = undefined;
         if (gone) reject(new GoneError());
-        else if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else if (err) reject(err instanceof Error ? err : new Error(JSON.stringify(err)));
         else resolve();
       };
       const feed = (): void => {

@@ -34,10 +34,25 @@ const Metadata = z.object({
   annotations: StringMap.optional(),
 });
 
-/** flinkConfiguration values are strings on the wire; numbers and booleans are accepted and kept as text. */
-const FlinkConfiguration = z
-  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
-  .transform(m => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, String(v)])));
+type ConfigValue = string | number | boolean | { [key: string]: ConfigValue };
+const ConfigValueSchema: z.ZodType<ConfigValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.record(z.string(), ConfigValueSchema)]),
+);
+
+function flatten(prefix: string, value: ConfigValue, out: Record<string, string>): void {
+  if (typeof value !== 'object') out[prefix] = String(value);
+  else for (const [k, v] of Object.entries(value)) flatten(prefix === '' ? k : `${prefix}.${k}`, v, out);
+}
+
+/**
+ * flinkConfiguration (the CRD keeps unknown fields): flat `key: "value"` entries, or nested YAML
+ * (`pipeline: {jobvertex-parallelism-overrides: …}`) read as dotted keys; scalars kept as text.
+ */
+const FlinkConfiguration = z.record(z.string(), ConfigValueSchema).transform(m => {
+  const out: Record<string, string> = {};
+  flatten('', m, out);
+  return out;
+});
 
 const JobSpec = z.object({
   parallelism: z.int().positive().optional(),
@@ -112,19 +127,20 @@ export function describeRaw(kind: FlinkResourceKind, raw: unknown): string {
 
 /** Parses one raw object; throws InvalidResourceError naming the resource and the first bad field. */
 export function parseResource(kind: FlinkResourceKind, raw: unknown): FlinkResource {
-  const r =
-    kind === 'FlinkDeployment' ? FlinkDeploymentSchema.safeParse(raw) : FlinkSessionJobSchema.safeParse(raw);
-  if (!r.success) {
-    const issue = r.error.issues[0];
+  const fail = (issues: readonly z.core.$ZodIssue[]): never => {
+    const issue = issues[0];
     throw new InvalidResourceError(
       describeRaw(kind, raw),
       (issue?.path ?? []).map(String).join('.'),
       issue?.message ?? 'invalid',
     );
+  };
+  if (kind === 'FlinkDeployment') {
+    const r = FlinkDeploymentSchema.safeParse(raw);
+    return r.success ? { kind, object: r.data } : fail(r.error.issues);
   }
-  return kind === 'FlinkDeployment'
-    ? { kind, object: r.data as FlinkDeploymentObject }
-    : { kind, object: r.data as FlinkSessionJobObject };
+  const r = FlinkSessionJobSchema.safeParse(raw);
+  return r.success ? { kind, object: r.data } : fail(r.error.issues);
 }
 
 /** Parses `a:4,b:8`; a malformed entry makes the whole value invalid (undefined). */
