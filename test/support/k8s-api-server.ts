@@ -51,6 +51,8 @@ interface Fault {
   path: RegExp;
   status?: number;
   hang?: boolean;
+  /** Answer a watch with 200 and one `ERROR` event carrying Status 410 (expired). */
+  goneEvent?: boolean;
   times: number;
 }
 
@@ -225,7 +227,7 @@ export class K8sApiServer {
         'kind: Config',
         'clusters:',
         '- name: test',
-        `  cluster: {server: "${this.url}"}`,
+        `  cluster: {server: "${this.url}", insecure-skip-tls-verify: true}`,
         'users:',
         '- name: autopilot',
         `  user: {token: "${this.token}"}`,
@@ -252,7 +254,8 @@ export class K8sApiServer {
   }
 
   /** Creates or replaces an object (as a controller or kubectl would); returns it as stored. */
-  apply(kind: 'FlinkDeployment' | 'FlinkSessionJob', obj: Obj): Obj {
+  apply(kind: 'FlinkDeployment' | 'FlinkSessionJob', input: Record<string, unknown>): Obj {
+    const obj = structuredClone(input) as Obj;
     const plural = PLURALS[kind] ?? '';
     const md = obj.metadata as { namespace: string; name: string };
     const key = `${md.namespace}/${md.name}`;
@@ -279,7 +282,13 @@ export class K8sApiServer {
   }
 
   /** Updates `.status` only (the status subresource: generation unchanged). */
-  setStatus(kind: 'FlinkDeployment' | 'FlinkSessionJob', namespace: string, name: string, st: Obj): Obj {
+  setStatus(
+    kind: 'FlinkDeployment' | 'FlinkSessionJob',
+    namespace: string,
+    name: string,
+    input: Record<string, unknown>,
+  ): Obj {
+    const st = structuredClone(input) as Obj;
     const plural = PLURALS[kind] ?? '';
     const key = `${namespace}/${name}`;
     const old = this.bucket(plural).get(key);
@@ -311,14 +320,25 @@ export class K8sApiServer {
   }
 
   /** The next `times` requests matching fail with `status` (or never answer, with `hang`). */
-  fail(method: string, path: RegExp, opts: { status?: number; hang?: boolean; times?: number }): void {
+  fail(
+    method: string,
+    path: RegExp,
+    opts: { status?: number; hang?: boolean; goneEvent?: boolean; times?: number },
+  ): void {
     this.faults.push({
       method,
       path,
       times: opts.times ?? 1,
+      ...(opts.goneEvent === undefined ? {} : { goneEvent: opts.goneEvent }),
       ...(opts.status === undefined ? {} : { status: opts.status }),
       ...(opts.hang === undefined ? {} : { hang: opts.hang }),
     });
+  }
+
+  /** Ends every open watch normally (as the server does at timeoutSeconds). */
+  endWatches(): void {
+    for (const w of this.watches) w.end();
+    this.watches.clear();
   }
 
   /** Ends every open watch abruptly (a network error on the client's side). */
@@ -373,6 +393,13 @@ export class K8sApiServer {
       fault.times -= 1;
       if (fault.times <= 0) this.faults.splice(this.faults.indexOf(fault), 1);
       if (fault.hang) return; // never answered: the client's timeout must act
+      if (fault.goneEvent) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          `${JSON.stringify({ type: 'ERROR', object: status(410, 'Expired', 'too old resource version') })}\n`,
+        );
+        return;
+      }
       const code = fault.status ?? 500;
       return this.send(
         res,
@@ -500,6 +527,7 @@ export class K8sApiServer {
   ): void {
     const from = Number(q.get('resourceVersion') ?? '0');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    res.flushHeaders();
     const line = (o: Obj): void => {
       res.write(`${JSON.stringify(o)}\n`);
     };

@@ -66,6 +66,8 @@ export class Reflector {
   private stopped = true;
   private loop: Promise<void> | undefined;
   private current: AbortController | undefined;
+  /** Ends the running watch (stop, or before its controller is known). */
+  private cancelWatch: (() => void) | undefined;
   private wakeSleep: (() => void) | undefined;
   /** Counters for tests and /metrics: lists done, watches started, errors seen. */
   readonly stats = { lists: 0, watches: 0, errors: 0, gone: 0 };
@@ -90,6 +92,7 @@ export class Reflector {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.cancelWatch?.();
     this.current?.abort();
     this.wakeSleep?.();
     await this.loop;
@@ -176,6 +179,7 @@ export class Reflector {
         if (settled) return;
         settled = true;
         clearTimeout(dog);
+        this.cancelWatch = undefined;
         this.current?.abort();
         this.current = undefined;
         if (gone) reject(new GoneError());
@@ -190,6 +194,7 @@ export class Reflector {
         }, silentMs);
       };
       feed();
+      this.cancelWatch = () => finish(null);
       const onEvent = (type: string, obj: WatchEvent['object']): void => {
         if (settled) return;
         feed();
