@@ -5,6 +5,13 @@ import { Writable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { compileConfig } from '../../../src/config/load.js';
 import type { ConfigInput } from '../../../src/config/schema.js';
+import {
+  FlinkRestClient,
+  getResourceRequirements,
+  putResourceRequirements,
+  withParallelism,
+} from '../../../src/sources/flink-rest/index.js';
+import { OVERRIDES_KEY, parseOverrides } from '../../../src/sources/kubernetes/index.js';
 import { createLogger, type Logger } from '../../../src/telemetry/logger.js';
 import type { K8sApiServer } from '../../support/k8s-api-server.js';
 
@@ -116,4 +123,28 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise(r => setTimeout(r, 50));
   }
+}
+
+/**
+ * Plays the Flink operator for the loop: when the overrides key is patched, rescales the job in
+ * place through the simulator's adaptive-scheduler API and reports the generation as observed.
+ */
+export function emulateOperator(server: K8sApiServer, simUrl: string): void {
+  const client = new FlinkRestClient({ baseUrl: simUrl });
+  server.onPatch = async (plural, obj) => {
+    const md = obj.metadata as { name: string; namespace: string; generation: number };
+    const kind = plural === 'flinkdeployments' ? 'FlinkDeployment' : 'FlinkSessionJob';
+    const spec = obj.spec as { flinkConfiguration?: Record<string, string> };
+    const st = obj.status as { jobStatus?: { jobId?: string } } | null;
+    const overrides = parseOverrides(spec.flinkConfiguration?.[OVERRIDES_KEY]);
+    const jid = st?.jobStatus?.jobId;
+    if (overrides && jid) {
+      const current = await getResourceRequirements(client, jid);
+      await putResourceRequirements(client, jid, withParallelism(current, overrides));
+    }
+    server.setStatus(kind, md.namespace, md.name, {
+      observedGeneration: md.generation,
+      lifecycleState: 'STABLE',
+    });
+  };
 }
