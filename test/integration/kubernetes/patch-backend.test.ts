@@ -181,7 +181,7 @@ describe('FlinkDeployment patch backend (real client-node → local API server; 
       console.warn('skipped the CRD validation check: ../shared/reference has no FlinkDeployment CRD');
       return;
     }
-    const bad = await api
+    const bad: unknown = await api
       .patchNamespacedCustomObject({
         group: 'flink.apache.org',
         version: 'v1beta1',
