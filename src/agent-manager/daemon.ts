@@ -99,6 +99,7 @@ export class Daemon {
   private readonly scheduler: CycleScheduler;
   private readonly inventory = new Map<string, JobRef[]>();
   private readonly sourceOf = new Map<string, JobSource>();
+  private refs = new Map<string, JobRef>();
   private readonly latest = new Map<string, HealthReport>();
   private readonly detectStates: DetectStateCache & { delete?(jobKey: string): unknown };
   private readonly deps: AgentDeps;
@@ -172,7 +173,9 @@ export class Daemon {
   }
 
   /** Runs one cycle for a job now (the scheduler calls this; so do `diagnose` and tests). */
-  async cycle(job: JobRef): Promise<HealthReport> {
+  async cycle(queued: JobRef): Promise<HealthReport> {
+    // A queued JobRef (BullMQ job data) may predate the last discovery: run the current one.
+    const job = this.refs.get(queued.jobKey) ?? queued;
     const { report } = await runCycle(job, this.deps);
     if (!this.sourceOf.has(job.jobKey)) {
       // The job left the inventory while this cycle ran: keep nothing of it.
@@ -209,6 +212,7 @@ export class Daemon {
         all.push(job);
       }
     }
+    this.refs = new Map(all.map(j => [j.jobKey, j]));
     const { added, removed } = await this.scheduler.sync(all);
     // A job that left the inventory leaves no agent state behind: its report and metric windows
     // go (also those of jobs that never finished a cycle here, e.g. run by another replica).
@@ -276,11 +280,7 @@ export class Daemon {
 
   /** The watched job with this key, from the last discovery. */
   job(jobKey: string): JobRef | undefined {
-    for (const jobs of this.inventory.values()) {
-      const found = jobs.find(j => j.jobKey === jobKey);
-      if (found) return found;
-    }
-    return undefined;
+    return this.refs.get(jobKey);
   }
 
   reports(): HealthReport[] {

@@ -2,14 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backendByOrigin } from '../../../src/actions/backend.js';
 import { kubernetesFromConfig } from '../../../src/agent-manager/k8s-job-source.js';
-import { startAutopilot, type Autopilot } from '../../../src/agent-manager/start.js';
+import { Daemon } from '../../../src/agent-manager/daemon.js';
+import { loadLibrary, startAutopilot, type Autopilot } from '../../../src/agent-manager/start.js';
+import type { DetectState } from '../../../src/agents/detect/detect.js';
+import { MemoryStore } from '../../../src/state/memory-store.js';
 import { compileConfig } from '../../../src/config/load.js';
 import { VirtualClock } from '../../../src/domain/index.js';
 import { parseScenario, startSimulator, type Simulator } from '../../../src/sim/index.js';
 import { FlinkRestClient } from '../../../src/sources/flink-rest/index.js';
 import { OVERRIDES_KEY, parseOverrides } from '../../../src/sources/kubernetes/index.js';
 import { startK8sApiServer, type K8sApiServer } from '../../support/k8s-api-server.js';
-import { capturedLog, emulateOperator, eventually, flinkDeployment, tempDir } from './fixtures.js';
+import { capturedLog, emulateOperator, eventually, flinkDeployment, jobId, tempDir } from './fixtures.js';
 
 let server: K8sApiServer;
 let sim: Simulator;
@@ -107,5 +110,62 @@ describe('daemon on Kubernetes: discovery → diagnosis → rescale by FlinkDepl
       const entries = (await autopilot?.store.readJournal({ jobKey: 'k8s:flink/orders' })) ?? [];
       return entries.some(e => e.status === 'verified') ? true : undefined;
     }, 20_000);
+  });
+
+  it('keeps the inventory exact from watch events: a deleted resource leaves no agent, report or metric windows', async () => {
+    const scenario = parseScenario(await readFile('scenarios/healthy-pipeline.yaml', 'utf8'));
+    const clock = new VirtualClock(Date.parse(scenario.startTime));
+    sim = await startSimulator({ scenario, clock });
+    const [simJob] = (await new FlinkRestClient({ baseUrl: sim.url }).jobsOverview()).jobs;
+    if (!simJob) throw new Error('no simulated job');
+    for (const name of ['orders', 'payments'])
+      server.apply('FlinkDeployment', flinkDeployment(name, { jobId: simJob.jid, restUrl: sim.url }));
+    // Discovery runs every hour here: every change below arrives through the watch.
+    const config = compileConfig({
+      kubernetes: { enabled: true, kubeconfig: server.writeKubeconfig(tmp.dir) },
+      agent: { discoveryInterval: '1h' },
+    });
+    const { log } = capturedLog();
+    const k8s = kubernetesFromConfig(config, log);
+    if (!k8s) throw new Error('kubernetes not enabled');
+    const { rules, version } = await loadLibrary(undefined);
+    const detectStates = new Map<string, DetectState>();
+    const daemon = new Daemon({
+      config,
+      clock,
+      sources: [k8s.source],
+      store: new MemoryStore(),
+      rules,
+      rulesVersion: version,
+      log,
+      detectStates,
+    });
+    try {
+      await daemon.start();
+      for (const key of ['k8s:flink/orders', 'k8s:flink/payments']) {
+        const job = daemon.job(key);
+        if (!job) throw new Error(`not discovered: ${key}`);
+        await daemon.cycle(job);
+      }
+      expect(daemon.reports()).toHaveLength(2);
+      expect([...detectStates.keys()].sort()).toEqual(['k8s:flink/orders', 'k8s:flink/payments']);
+
+      server.delete('FlinkDeployment', 'flink', 'payments');
+      await eventually(() => (daemon.job('k8s:flink/payments') === undefined ? true : undefined));
+      expect(daemon.reports().map(r => r.id)).toEqual(['k8s:flink/orders']);
+      expect([...detectStates.keys()]).toEqual(['k8s:flink/orders']);
+
+      // A cycle still queued with the old JobRef runs with the current one (new incarnation).
+      const stale = daemon.job('k8s:flink/orders');
+      server.setStatus('FlinkDeployment', 'flink', 'orders', {
+        jobStatus: { jobId: jobId(9), state: 'RUNNING' },
+      });
+      await eventually(() => (daemon.job('k8s:flink/orders')?.flinkJobId === jobId(9) ? true : undefined));
+      if (!stale) throw new Error('no job');
+      const report = await daemon.cycle(stale);
+      expect(report.flinkJobId).toBe(jobId(9));
+    } finally {
+      await daemon.close();
+    }
   });
 });
