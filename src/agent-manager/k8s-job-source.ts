@@ -208,12 +208,13 @@ export class KubernetesJobSource implements JobSource {
     await this.synced();
     const jobs: JobRef[] = [];
     const seen = new Set<string>();
+    const problems = new Set<string>();
     for (const { kind, reflector } of this.reflectors) {
       for (const raw of reflector.items()) {
         const ref = toJobRef(kind, raw, this.opts.settings);
         if (isJobRef(ref)) {
           if (seen.has(ref.jobKey)) {
-            this.reportOnce(`${kind}:${ref.jobKey}`, ref.incarnation, () =>
+            this.reportOnce(problems, `${kind}:${ref.jobKey}`, ref.incarnation, () =>
               this.opts.log.warn(
                 { resource: `${kind} ${ref.namespace}/${ref.name}`, jobKey: ref.jobKey },
                 'two Flink resources share one jobKey; the FlinkDeployment is watched',
@@ -225,7 +226,7 @@ export class KubernetesJobSource implements JobSource {
           jobs.push(ref);
         } else if (ref.kind === 'invalid') {
           const version = (raw as { metadata?: { resourceVersion?: unknown } }).metadata?.resourceVersion;
-          this.reportOnce(ref.error.resource, String(version), () =>
+          this.reportOnce(problems, ref.error.resource, String(version), () =>
             this.opts.log.error(
               { resource: ref.error.resource, field: ref.error.field, err: ref.error.message },
               'invalid Flink resource skipped',
@@ -234,11 +235,13 @@ export class KubernetesJobSource implements JobSource {
         }
       }
     }
+    for (const key of [...this.reported.keys()]) if (!problems.has(key)) this.reported.delete(key);
     return jobs.sort((a, b) => (a.jobKey < b.jobKey ? -1 : a.jobKey > b.jobKey ? 1 : 0));
   }
 
   /** Logs a problem once per resource version (not on every discovery). */
-  private reportOnce(key: string, version: string, log: () => void): void {
+  private reportOnce(problems: Set<string>, key: string, version: string, log: () => void): void {
+    problems.add(key);
     if (this.reported.get(key) === version) return;
     this.reported.set(key, version);
     log();

@@ -140,6 +140,11 @@ export class FlinkDeploymentBackend implements RescaleBackend {
     };
     const failedAt = FAILED_STATES.has(d.state) ? d.timestamps?.[d.state] : undefined;
     if (failedAt !== undefined) live.jobFailedSince = failedAt;
+    // The operator rolled the last change back (the new spec did not become healthy): the
+    // rescale failed even if the job runs again; verification then counts it as a failure.
+    const st = res.object.status;
+    if (st?.lifecycleState === 'ROLLED_BACK' || st?.reconciliationStatus?.state === 'ROLLED_BACK')
+      live.jobFailedSince ??= st.reconciliationStatus?.reconciliationTimestamp ?? Date.now();
     return live;
   }
 

@@ -74,6 +74,9 @@ const Status = z.object({
   lifecycleState: z.string().optional(),
   observedGeneration: z.int().nonnegative().optional(),
   error: z.string().optional(),
+  reconciliationStatus: z
+    .object({ state: z.string().optional(), reconciliationTimestamp: z.number().optional() })
+    .optional(),
 });
 
 export const FlinkDeploymentSchema = z.object({

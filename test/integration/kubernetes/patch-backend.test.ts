@@ -206,4 +206,42 @@ describe('FlinkDeployment patch backend (real client-node → local API server; 
     server.fail('GET', /flinkdeployments\/orders/, { hang: true });
     await expect(quick.readLive(job)).rejects.toThrow(/get FlinkDeployment flink\/orders: .*timed out/);
   });
+
+  it('a rollback by the operator after the patch reads as a failed job, and blocks further patches', async () => {
+    const job = deploy();
+    const live = await backend.readLive(job);
+    await backend.write(job, targetOf([4, 8, 4]), { resourceVersion: live.resourceVersion ?? '' });
+    server.setStatus('FlinkDeployment', 'flink', 'orders', {
+      observedGeneration: 2,
+      lifecycleState: 'ROLLED_BACK',
+      reconciliationStatus: { state: 'ROLLED_BACK', reconciliationTimestamp: 1_700_000_000_000 },
+    });
+    const after = await backend.readLive(job);
+    expect(after.jobFailedSince).toBe(1_700_000_000_000);
+    expect(Object.values(after.parallelism)).toEqual([4, 4, 4]);
+    await expect(backend.write(job, targetOf([4, 8, 4]), {})).rejects.toThrow(
+      /lifecycleState is ROLLED_BACK/,
+    );
+  });
+
+  it('patches a FlinkSessionJob the same way (its own flinkConfiguration)', async () => {
+    server.apply('FlinkSessionJob', {
+      metadata: { name: 'adhoc', namespace: 'flink', annotations: { [settings.optInAnnotation]: 'true' } },
+      spec: { deploymentName: 'session', job: { jarURI: 'local:///j.jar', upgradeMode: 'savepoint' } },
+      status: {
+        jobStatus: { jobId: simJobId, state: 'RUNNING' },
+        lifecycleState: 'STABLE',
+        observedGeneration: 1,
+      },
+    });
+    const ref = toJobRef('FlinkSessionJob', server.get('FlinkSessionJob', 'flink', 'adhoc'), settings);
+    if (!('jobKey' in ref)) throw new Error('not a job');
+    await backend.write(ref, targetOf([3, 5, 3]), {});
+    const patch = server.requests.find(r => r.method === 'PATCH');
+    expect(patch?.path).toBe('/apis/flink.apache.org/v1beta1/namespaces/flink/flinksessionjobs/adhoc');
+    const stored = server.get('FlinkSessionJob', 'flink', 'adhoc') as {
+      spec: { flinkConfiguration: Record<string, string> };
+    };
+    expect(stored.spec.flinkConfiguration[OVERRIDES_KEY]?.split(',')).toHaveLength(3);
+  });
 });
