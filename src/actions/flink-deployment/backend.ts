@@ -13,11 +13,17 @@ import {
   withTimeout,
   type FlinkResource,
 } from '../../sources/kubernetes/index.js';
-import { ConflictError, RescaleRefusedError, type LiveState, type RescaleBackend } from '../backend.js';
+import {
+  assertSameGraph,
+  ConflictError,
+  liveFromJob,
+  RescaleRefusedError,
+  type LiveState,
+  type RescaleBackend,
+} from '../backend.js';
 
 /** Lifecycle states in which the operator accepts a spec change as a plain upgrade. */
 const SETTLED = new Set(['STABLE', 'DEPLOYED']);
-const FAILED_STATES = new Set(['FAILING', 'FAILED']);
 
 /** Markers of a resource whose spec a GitOps tool owns (a patch would be drift it reverts). */
 const GITOPS_ANNOTATIONS = ['argocd.argoproj.io/tracking-id'];
@@ -134,12 +140,9 @@ export class FlinkDeploymentBackend implements RescaleBackend {
       throw new Error(`${res.kind} ${md.namespace}/${md.name} has no running job (status.jobStatus.jobId)`);
     const d = await this.opts.clientFor(job).job(jobId);
     const live: LiveState = {
-      incarnation: k8sIncarnation(jobId, md.generation),
-      parallelism: Object.fromEntries(d.vertices.map(v => [v.id, v.parallelism])),
+      ...liveFromJob(d, k8sIncarnation(jobId, md.generation)),
       resourceVersion: md.resourceVersion,
     };
-    const failedAt = FAILED_STATES.has(d.state) ? d.timestamps?.[d.state] : undefined;
-    if (failedAt !== undefined) live.jobFailedSince = failedAt;
     // The operator rolled the last change back (the new spec did not become healthy): the
     // rescale failed even if the job runs again; verification then counts it as a failure.
     const st = res.object.status;
@@ -162,13 +165,10 @@ export class FlinkDeploymentBackend implements RescaleBackend {
     if (refusal !== undefined) throw new RescaleRefusedError(`${what}: ${refusal}`);
     const jobId = res.object.status?.jobStatus?.jobId?.toLowerCase() ?? job.flinkJobId;
     const graph = await this.opts.clientFor(job).job(jobId);
-    const ids = new Set(graph.vertices.map(v => v.id));
-    const missing = [...ids].filter(id => target[id] === undefined);
-    const unknown = Object.keys(target).filter(id => !ids.has(id));
-    if (missing.length > 0 || unknown.length > 0)
-      throw new ConflictError(
-        `the job graph changed (missing ${missing.join(',') || '-'}, unknown ${unknown.join(',') || '-'})`,
-      );
+    assertSameGraph(
+      graph.vertices.map(v => v.id),
+      target,
+    );
     const bad = Object.entries(target).find(([, p]) => !Number.isInteger(p) || p < 1);
     if (bad)
       throw new RescaleRefusedError(

@@ -41,14 +41,20 @@ beforeEach(async () => {
   simJobId = j.jid;
   vertices = (await rest.job(simJobId)).vertices.map(v => v.id);
   api = kubeConfigOf(server.writeKubeconfig(tmp.dir)).makeApiClient(CustomObjectsApi);
-  backend = new FlinkDeploymentBackend({
+  backend = makeBackend();
+});
+
+function makeBackend(over: { allowGitOpsDrift?: boolean; timeoutMs?: number } = {}): FlinkDeploymentBackend {
+  const rest = new FlinkRestClient({ baseUrl: sim.url });
+  return new FlinkDeploymentBackend({
     api,
     clientFor: () => rest,
     optInAnnotation: settings.optInAnnotation,
     allowGitOpsDrift: false,
     timeoutMs: 2000,
+    ...over,
   });
-});
+}
 afterEach(async () => {
   await server.close();
   await sim.close();
@@ -168,13 +174,7 @@ describe('FlinkDeployment patch backend (real client-node → local API server; 
 
   it('allows GitOps-managed resources when drift is allowed; the API server validates against the CRD', async () => {
     const job = deploy({ labels: { 'app.kubernetes.io/managed-by': 'argocd' } });
-    const drifting = new FlinkDeploymentBackend({
-      api,
-      clientFor: () => new FlinkRestClient({ baseUrl: sim.url }),
-      optInAnnotation: settings.optInAnnotation,
-      allowGitOpsDrift: true,
-      timeoutMs: 2000,
-    });
+    const drifting = makeBackend({ allowGitOpsDrift: true });
     await drifting.write(job, targetOf([2, 6, 2]), {});
     expect(server.requests.filter(r => r.method === 'PATCH')).toHaveLength(1);
     if (!server.validatesCrd) {
@@ -196,13 +196,7 @@ describe('FlinkDeployment patch backend (real client-node → local API server; 
 
   it('times out a hung API server with a clear error', async () => {
     const job = deploy();
-    const quick = new FlinkDeploymentBackend({
-      api,
-      clientFor: () => new FlinkRestClient({ baseUrl: sim.url }),
-      optInAnnotation: settings.optInAnnotation,
-      allowGitOpsDrift: false,
-      timeoutMs: 300,
-    });
+    const quick = makeBackend({ timeoutMs: 300 });
     server.fail('GET', /flinkdeployments\/orders/, { hang: true });
     await expect(quick.readLive(job)).rejects.toThrow(/get FlinkDeployment flink\/orders: .*timed out/);
   });
