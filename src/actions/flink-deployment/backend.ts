@@ -7,6 +7,7 @@ import {
   FLINK_VERSION,
   formatOverrides,
   httpStatusOf,
+  nestedConfigKeys,
   OVERRIDES_KEY,
   parseResource,
   PLURAL,
@@ -87,7 +88,7 @@ export function patchRefusal(
     return `the operator has not reconciled generation ${md.generation} yet (status.observedGeneration ${status?.observedGeneration})`;
   const jobState = status?.jobStatus?.state;
   if (jobState !== 'RUNNING') return `status.jobStatus.state is ${jobState ?? 'missing'} (needs RUNNING)`;
-  if (conf[OVERRIDES_KEY] === undefined && Object.keys(conf).some(k => k.startsWith(`${OVERRIDES_KEY}.`)))
+  if ([...nestedConfigKeys(conf)].some(k => k === OVERRIDES_KEY || k.startsWith(`${OVERRIDES_KEY}.`)))
     return `spec.flinkConfiguration holds ${OVERRIDES_KEY} nested; write it as one flat key`;
   return undefined;
 }

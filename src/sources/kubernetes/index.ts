@@ -10,6 +10,7 @@ export {
   InvalidResourceError,
   describeRaw,
   formatOverrides,
+  nestedConfigKeys,
   parseOverrides,
   parseResource,
   type FlinkResource,

@@ -50,9 +50,23 @@ function flatten(prefix: string, value: ConfigValue, out: Record<string, string>
  */
 const FlinkConfiguration = z.record(z.string(), ConfigValueSchema).transform(m => {
   const out: Record<string, string> = {};
-  flatten('', m, out);
+  const nested = new Set<string>();
+  for (const [k, v] of Object.entries(m)) {
+    const one: Record<string, string> = {};
+    flatten(k, v, one);
+    if (typeof v === 'object') for (const key of Object.keys(one)) nested.add(key);
+    Object.assign(out, one);
+  }
+  NESTED.set(out, nested);
   return out;
 });
+
+const NESTED = new WeakMap<Readonly<Record<string, string>>, ReadonlySet<string>>();
+
+/** Keys of a parsed flinkConfiguration that were written nested (`pipeline: {…}`), as dotted keys. */
+export function nestedConfigKeys(conf: Readonly<Record<string, string>>): ReadonlySet<string> {
+  return NESTED.get(conf) ?? new Set();
+}
 
 const JobSpec = z.object({
   parallelism: z.int().positive().optional(),
