@@ -118,6 +118,8 @@ export class KubernetesJobSource implements JobSource {
   private readonly clients = new Map<string, FlinkRestClient>();
   private readonly reported = new Map<string, string>();
   private readonly listeners = new Set<() => void>();
+  /** What each resource last meant for the inventory (its JobRef or skip reason, as JSON). */
+  private readonly projections = new Map<string, string>();
   private started = false;
 
   constructor(private readonly opts: KubernetesJobSourceOptions) {
@@ -172,10 +174,29 @@ export class KubernetesJobSource implements JobSource {
       backoffMs: s.backoff,
       maxBackoffMs: s.maxBackoff,
       log: this.opts.log,
-      onChange: () => {
-        for (const l of this.listeners) l();
-      },
+      onChange: change => this.onChange(kind, change),
     });
+  }
+
+  /**
+   * Tells the daemon about a change only when it changes the inventory: the operator rewrites
+   * `.status` often (checkpoint info, timestamps), and each such event must not cost a discovery.
+   */
+  private onChange(kind: FlinkResourceKind, change?: { key: string; object: unknown }): void {
+    if (change === undefined) {
+      // A relist replaced the copy: forget what was known, so nothing is wrongly held back.
+      for (const key of [...this.projections.keys()])
+        if (key.startsWith(`${kind}:`)) this.projections.delete(key);
+    } else {
+      const key = `${kind}:${change.key}`;
+      if (change.object === undefined) this.projections.delete(key);
+      else {
+        const projection = JSON.stringify(toJobRef(kind, change.object, this.opts.settings));
+        if (this.projections.get(key) === projection) return;
+        this.projections.set(key, projection);
+      }
+    }
+    for (const l of this.listeners) l();
   }
 
   /** Starts the list + watch loops (idempotent; listJobs starts them too). */

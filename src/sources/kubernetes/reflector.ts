@@ -29,8 +29,11 @@ export interface ReflectorOptions {
   backoffMs: number;
   maxBackoffMs: number;
   log: Logger;
-  /** Called after every change of the local copy (a relist, an event). */
-  onChange?: () => void;
+  /**
+   * Called after every change of the local copy: with the object's `namespace/name` key and the
+   * object (undefined when deleted) for a watch event, without an argument after a relist.
+   */
+  onChange?: (change?: { key: string; object: unknown }) => void;
   random?: () => number;
 }
 
@@ -99,8 +102,8 @@ export class Reflector {
     this.loop = undefined;
   }
 
-  private changed(): void {
-    this.opts.onChange?.();
+  private changed(change?: { key: string; object: unknown }): void {
+    this.opts.onChange?.(change);
   }
 
   private async run(): Promise<void> {
@@ -212,7 +215,7 @@ export class Reflector {
         if (type === 'DELETED') this.objects.delete(key);
         else if (type === 'ADDED' || type === 'MODIFIED') this.objects.set(key, obj);
         else return;
-        this.changed();
+        this.changed({ key, object: type === 'DELETED' ? undefined : obj });
       };
       new Watch(opts.kubeConfig)
         .watch(

@@ -64,8 +64,17 @@ describe('Kubernetes discovery (real client-node against a local API server)', (
     expect(second?.jobKey).toBe('k8s:flink/orders');
     expect(second?.incarnation).toBe(`${jobId(2)}@2`);
 
+    // A status-only update that changes no JobRef (the operator does this all the time) is not
+    // announced; the next real change is, exactly once (both arrive in order on one watch).
+    await eventually(() => (changes >= 2 ? true : undefined));
+    const before = changes;
+    server.setStatus('FlinkDeployment', 'flink', 'orders', {
+      jobStatus: { updateTime: '2026-11-23T00:00:00Z' },
+    });
     server.apply('FlinkDeployment', flinkDeployment('payments', { jobId: jobId(3) }));
     await jobsWhen(s, j => j.length === 2);
+    await eventually(() => (changes > before ? true : undefined));
+    expect(changes).toBe(before + 1);
     server.delete('FlinkDeployment', 'flink', 'orders');
     const left = await jobsWhen(s, j => j.length === 1);
     expect(left.map(j => j.jobKey)).toEqual(['k8s:flink/payments']);
