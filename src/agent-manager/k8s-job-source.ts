@@ -120,6 +120,7 @@ export class KubernetesJobSource implements JobSource {
   private readonly listeners = new Set<() => void>();
   /** What each resource last meant for the inventory (its JobRef or skip reason, as JSON). */
   private readonly projections = new Map<string, string>();
+  private readonly mappings = new WeakMap<object, JobRef | Skip>();
   private started = false;
 
   constructor(private readonly opts: KubernetesJobSourceOptions) {
@@ -184,14 +185,23 @@ export class KubernetesJobSource implements JobSource {
    */
   private onChange(kind: FlinkResourceKind, change?: { key: string; object: unknown }): void {
     if (change === undefined) {
-      // A relist replaced the copy: forget what was known, so nothing is wrongly held back.
+      // A relist replaced the copy: what this kind means for the inventory is computed afresh.
       for (const key of [...this.projections.keys()])
         if (key.startsWith(`${kind}:`)) this.projections.delete(key);
+      for (const r of this.reflectors) {
+        if (r.kind !== kind) continue;
+        for (const raw of r.reflector.items()) {
+          const md = (raw as { metadata?: { namespace?: unknown; name?: unknown } }).metadata;
+          if (typeof md?.name !== 'string') continue;
+          const ns = typeof md.namespace === 'string' ? md.namespace : '';
+          this.projections.set(`${kind}:${ns}/${md.name}`, JSON.stringify(this.mapped(kind, raw)));
+        }
+      }
     } else {
       const key = `${kind}:${change.key}`;
       if (change.object === undefined) this.projections.delete(key);
       else {
-        const projection = JSON.stringify(toJobRef(kind, change.object, this.opts.settings));
+        const projection = JSON.stringify(this.mapped(kind, change.object));
         if (this.projections.get(key) === projection) return;
         this.projections.set(key, projection);
       }
@@ -232,7 +242,7 @@ export class KubernetesJobSource implements JobSource {
     const problems = new Set<string>();
     for (const { kind, reflector } of this.reflectors) {
       for (const raw of reflector.items()) {
-        const ref = toJobRef(kind, raw, this.opts.settings);
+        const ref = this.mapped(kind, raw);
         if (isJobRef(ref)) {
           if (seen.has(ref.jobKey)) {
             this.reportOnce(problems, `${kind}:${ref.jobKey}`, ref.incarnation, () =>
@@ -258,6 +268,20 @@ export class KubernetesJobSource implements JobSource {
     }
     for (const key of [...this.reported.keys()]) if (!problems.has(key)) this.reported.delete(key);
     return jobs.sort((a, b) => (a.jobKey < b.jobKey ? -1 : a.jobKey > b.jobKey ? 1 : 0));
+  }
+
+  /**
+   * toJobRef, once per object: the reflector keeps an unchanged resource as the same object, so
+   * a discovery maps only what changed since the last one (30,000 resources: see the benchmark).
+   */
+  private mapped(kind: FlinkResourceKind, raw: unknown): JobRef | Skip {
+    if (typeof raw !== 'object' || raw === null) return toJobRef(kind, raw, this.opts.settings);
+    let m = this.mappings.get(raw);
+    if (m === undefined) {
+      m = toJobRef(kind, raw, this.opts.settings);
+      this.mappings.set(raw, m);
+    }
+    return m;
   }
 
   /** Logs a problem once per resource version (not on every discovery). */
