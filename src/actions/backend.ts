@@ -1,4 +1,5 @@
 import type { JobRef } from '../domain/index.js';
+import type { FlinkRestClient } from '../sources/flink-rest/index.js';
 
 /**
  * Where a rescale is written: Flink's adaptive scheduler (`PUT /jobs/:id/resource-requirements`)
@@ -31,4 +32,55 @@ export class ConflictError extends Error {
     super(message, options);
     this.name = 'ConflictError';
   }
+}
+
+/**
+ * The backend will not make this write, for a reason that holds until someone changes the job or
+ * its resource (e.g. a stateless upgrade mode, the operator's own autoscaler, no opt-in). The
+ * executor journals it `skipped` with the reason; it is not a failure of the cluster.
+ */
+export class RescaleRefusedError extends Error {
+  readonly code = 'RESCALE_REFUSED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RescaleRefusedError';
+  }
+}
+
+/** One backend per job origin: Flink REST jobs through the adaptive scheduler, Kubernetes ones by patch. */
+export function backendByOrigin(backends: Partial<Record<JobRef['origin'], RescaleBackend>>): RescaleBackend {
+  const of = (job: JobRef): RescaleBackend => {
+    const b = backends[job.origin];
+    if (!b) throw new RescaleRefusedError(`no rescale backend for ${job.origin} jobs (${job.jobKey})`);
+    return b;
+  };
+  return {
+    readLive: job => of(job).readLive(job),
+    write: (job, target, basis) => of(job).write(job, target, basis),
+  };
+}
+
+type JobDetails = Awaited<ReturnType<FlinkRestClient['job']>>;
+const FAILED_STATES: ReadonlySet<string> = new Set(['FAILING', 'FAILED']);
+
+/** Live state from `GET /jobs/:id`: the actual parallelism per vertex, and when it failed if it did. */
+export function liveFromJob(d: JobDetails, incarnation: string): LiveState {
+  const live: LiveState = {
+    incarnation,
+    parallelism: Object.fromEntries(d.vertices.map(v => [v.id, v.parallelism])),
+  };
+  const failedAt = FAILED_STATES.has(d.state) ? d.timestamps?.[d.state] : undefined;
+  if (failedAt !== undefined) live.jobFailedSince = failedAt;
+  return live;
+}
+
+/** A target must name exactly the vertices of the running job graph: never a partial or foreign body. */
+export function assertSameGraph(vertexIds: Iterable<string>, target: Readonly<Record<string, number>>): void {
+  const ids = new Set(vertexIds);
+  const missing = [...ids].filter(id => target[id] === undefined);
+  const unknown = Object.keys(target).filter(id => !ids.has(id));
+  if (missing.length > 0 || unknown.length > 0)
+    throw new ConflictError(
+      `the job graph changed (missing ${missing.join(',') || '-'}, unknown ${unknown.join(',') || '-'})`,
+    );
 }

@@ -12,7 +12,7 @@ import type {
 } from '../domain/index.js';
 import { LockBusyError, type Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
-import { ConflictError, type LiveState, type RescaleBackend } from './backend.js';
+import { ConflictError, RescaleRefusedError, type LiveState, type RescaleBackend } from './backend.js';
 import { ActionCaps, type CapSettings } from './caps.js';
 import { CircuitBreaker, type CircuitBreakerSettings, type CircuitOpenEvent } from './circuit-breaker.js';
 import { ActionNotFoundError, ActionStateError, ApprovalExpiredError } from './errors.js';
@@ -327,6 +327,10 @@ export class ActionExecutor implements Executor {
       );
     } catch (err) {
       if (err instanceof ConflictError) return this.finish(action, 'failed', 'conflict');
+      if (err instanceof RescaleRefusedError) {
+        log.warn({ actionId: action.id, jobKey: job.jobKey, reason: err.message }, 'rescale refused');
+        return this.finish(action, 'skipped', `refused: ${err.message}`);
+      }
       const code = (err as { code?: unknown }).code;
       log.error(
         { actionId: action.id, jobKey: job.jobKey, err: (err as Error).message, code },

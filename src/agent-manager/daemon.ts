@@ -31,6 +31,10 @@ export interface JobSource {
   readonly id: string;
   listJobs(): Promise<JobRef[]>;
   collect(job: JobRef, now: number): Promise<Snapshot>;
+  /** A watching source (Kubernetes) calls `listener` when its jobs changed: discovery runs at once. */
+  subscribe?(listener: () => void): () => void;
+  /** Stops the source's own loops (watches); the daemon calls it on close. */
+  close?(): Promise<void>;
 }
 
 export interface DaemonOptions {
@@ -95,11 +99,16 @@ export class Daemon {
   private readonly scheduler: CycleScheduler;
   private readonly inventory = new Map<string, JobRef[]>();
   private readonly sourceOf = new Map<string, JobSource>();
+  private refs = new Map<string, JobRef>();
   private readonly latest = new Map<string, HealthReport>();
   private readonly detectStates: DetectStateCache & { delete?(jobKey: string): unknown };
   private readonly deps: AgentDeps;
   private readonly cannotObserveSince = new Map<string, number>();
   private discovery: Promise<void> | undefined;
+  /** Wakes the discovery loop early (a watched source changed). */
+  private kick: (() => void) | undefined;
+  private kicked = false;
+  private readonly unsubscribe: (() => void)[] = [];
   private readonly stop = new AbortController();
   private closing: Promise<void> | undefined;
 
@@ -164,8 +173,15 @@ export class Daemon {
   }
 
   /** Runs one cycle for a job now (the scheduler calls this; so do `diagnose` and tests). */
-  async cycle(job: JobRef): Promise<HealthReport> {
+  async cycle(queued: JobRef): Promise<HealthReport> {
+    // A queued JobRef (BullMQ job data) may predate the last discovery: run the current one.
+    const job = this.refs.get(queued.jobKey) ?? queued;
     const { report } = await runCycle(job, this.deps);
+    if (!this.sourceOf.has(job.jobKey)) {
+      // The job left the inventory while this cycle ran: keep nothing of it.
+      await this.detectStates.delete?.(job.jobKey);
+      return report;
+    }
     this.latest.set(job.jobKey, report);
     this.updateClusterFindings();
     this.opts.onReport?.(report);
@@ -196,18 +212,25 @@ export class Daemon {
         all.push(job);
       }
     }
+    this.refs = new Map(all.map(j => [j.jobKey, j]));
     const { added, removed } = await this.scheduler.sync(all);
-    for (const key of [...this.latest.keys()]) {
+    // A job that left the inventory leaves no agent state behind: its report and metric windows
+    // go (also those of jobs that never finished a cycle here, e.g. run by another replica).
+    for (const key of new Set([...this.latest.keys(), ...this.known])) {
       if (this.sourceOf.has(key)) continue;
       this.latest.delete(key);
-      void this.detectStates.delete?.(key);
+      void Promise.resolve(this.detectStates.delete?.(key)).catch((err: unknown) =>
+        this.opts.log.warn({ jobKey: key, err: (err as Error).message }, 'dropping detect state failed'),
+      );
     }
+    this.known = new Set(this.sourceOf.keys());
     if (added > 0 || removed > 0)
       this.opts.log.info({ jobs: all.length, added, removed }, 'job inventory changed');
     return all;
   }
 
   private ready = false;
+  private known = new Set<string>();
 
   /** True once the first discovery has finished (the API's /readyz). */
   isReady(): boolean {
@@ -218,25 +241,46 @@ export class Daemon {
     await this.discover();
     this.ready = true;
     this.scheduler.start();
+    for (const source of this.opts.sources) {
+      const off = source.subscribe?.(() => {
+        this.kicked = true;
+        this.kick?.();
+      });
+      if (off) this.unsubscribe.push(off);
+    }
     this.discovery = (async () => {
       while (!this.stop.signal.aborted) {
-        try {
-          await this.opts.clock.sleep(this.opts.config.agent.discoveryInterval, this.stop.signal);
-        } catch {
-          return;
+        if (!this.kicked) {
+          const wait = new AbortController();
+          const onStop = (): void => wait.abort();
+          this.stop.signal.addEventListener('abort', onStop, { once: true });
+          await Promise.race([
+            this.opts.clock
+              .sleep(this.opts.config.agent.discoveryInterval, wait.signal)
+              .catch(() => undefined),
+            new Promise<void>(resolve => (this.kick = resolve)),
+          ]);
+          wait.abort();
+          this.stop.signal.removeEventListener('abort', onStop);
+          this.kick = undefined;
+          if (this.stop.signal.aborted) return;
         }
-        await this.discover();
+        this.kicked = false;
+        try {
+          await this.discover();
+        } catch (err) {
+          this.opts.log.warn(
+            { err: (err as Error).message },
+            'scheduler sync failed; retrying at the next discovery',
+          );
+        }
       }
     })();
   }
 
   /** The watched job with this key, from the last discovery. */
   job(jobKey: string): JobRef | undefined {
-    for (const jobs of this.inventory.values()) {
-      const found = jobs.find(j => j.jobKey === jobKey);
-      if (found) return found;
-    }
-    return undefined;
+    return this.refs.get(jobKey);
   }
 
   reports(): HealthReport[] {
@@ -278,7 +322,10 @@ export class Daemon {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.stop.abort();
+      this.kick?.();
       await this.discovery;
+      for (const off of this.unsubscribe.splice(0)) off();
+      await Promise.all(this.opts.sources.map(s => s.close?.() ?? Promise.resolve()));
       await this.scheduler.close();
       await this.opts.store.close();
     })();

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { Daemon } from '../agent-manager/daemon.js';
+import { kubernetesFromConfig } from '../agent-manager/k8s-job-source.js';
 import { restRescaleBackend, sourcesFromConfig } from '../agent-manager/rest-job-source.js';
+import { backendByOrigin } from '../actions/backend.js';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../telemetry/logger.js';
 import { loadLibrary, startAutopilot, StartupError } from '../agent-manager/start.js';
 import { ApiConfigError } from '../api/errors.js';
 import { ConfigError, loadConfig, type ConfigOverrides } from '../config/load.js';
@@ -59,6 +63,15 @@ export function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** The Kubernetes source and backend, when enabled; unusable credentials end start-up. */
+function kubernetesOrFail(config: Config, log: Logger): ReturnType<typeof kubernetesFromConfig> {
+  try {
+    return kubernetesFromConfig(config, log);
+  } catch (err) {
+    throw new StartupError(`kubernetes: cannot load credentials: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export function registerRunCommands(program: Command): void {
   addConfigFlags(
     program
@@ -78,14 +91,21 @@ export function registerRunCommands(program: Command): void {
         flags,
       });
       const log = createLogger({ level: config.log.level });
-      if (config.flink.clusters.length === 0)
-        log.warn({}, 'no Flink cluster configured (--flink-url or flink.clusters): nothing to watch');
-      const sources = sourcesFromConfig(config);
+      if (config.flink.clusters.length === 0 && !config.kubernetes.enabled)
+        log.warn(
+          {},
+          'no Flink cluster configured (--flink-url, flink.clusters or kubernetes.enabled): nothing to watch',
+        );
+      const rest = sourcesFromConfig(config);
+      const k8s = kubernetesOrFail(config, log);
       const autopilot = await startAutopilot({
         config,
-        sources,
+        sources: [...rest, ...(k8s ? [k8s.source] : [])],
         log,
-        backend: restRescaleBackend(config, sources),
+        backend: backendByOrigin({
+          rest: restRescaleBackend(config, rest),
+          ...(k8s ? { k8s: k8s.backend } : {}),
+        }),
       });
       const signal = await waitForSignal();
       log.info({ signal }, 'stopping');
@@ -115,11 +135,12 @@ export function registerRunCommands(program: Command): void {
         destination: process.stderr,
       });
       const { rules, version, classify } = await loadLibrary(config.rules.dir);
+      const k8s = kubernetesOrFail(config, log);
       const clock = new RealClock();
       const daemon = new Daemon({
         config,
         clock,
-        sources: sourcesFromConfig(config),
+        sources: [...sourcesFromConfig(config), ...(k8s ? [k8s.source] : [])],
         store: new MemoryStore(),
         rules,
         rulesVersion: version,

@@ -99,6 +99,79 @@ const FlinkCluster = z.strictObject({
     ),
 });
 
+/** Annotation a FlinkDeployment / FlinkSessionJob carries to be watched (and rescaled) by the daemon. */
+export const DEFAULT_OPT_IN_ANNOTATION = 'autopilot.flink.apache.org/watch';
+
+const KubernetesSection = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('Discover FlinkDeployments and FlinkSessionJobs (list + watch) and rescale them by patch.'),
+    kubeconfig: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Kubeconfig file; unset = $KUBECONFIG, ~/.kube/config, then in-cluster (see inCluster).'),
+    inCluster: z
+      .boolean()
+      .default(false)
+      .describe("Use the pod's service account (token and CA under /var/run/secrets/kubernetes.io)."),
+    context: z.string().min(1).optional().describe('Kubeconfig context to use; unset = the current one.'),
+    cluster: z
+      .string()
+      .min(1)
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only')
+      .default('kubernetes')
+      .describe('Cluster label of every job found here (policies, rails and circuit breaker group by it).'),
+    namespaces: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('Namespaces watched; empty = every namespace (needs cluster-wide list/watch).'),
+    labelSelector: z
+      .string()
+      .optional()
+      .describe('Kubernetes label selector the resources must match, e.g. "team=payments,tier!=dev".'),
+    requireOptIn: z
+      .boolean()
+      .default(true)
+      .describe('Only resources annotated `<optInAnnotation>: "true"` are watched.'),
+    optInAnnotation: z
+      .string()
+      .min(1)
+      .default(DEFAULT_OPT_IN_ANNOTATION)
+      .describe('The opt-in annotation; the patch backend also refuses to write resources without it.'),
+    sessionJobs: z.boolean().default(true).describe('Also watch FlinkSessionJobs.'),
+    restUrlTemplate: z
+      .string()
+      .min(1)
+      .default('http://{name}-rest.{namespace}:8081')
+      .describe(
+        "JobManager REST URL of a job: {name} = the FlinkDeployment (for a session job, its spec.deploymentName), {namespace}. The default is the operator's REST service. The annotation autopilot.flink.apache.org/rest-url overrides it per resource.",
+      ),
+    allowGitOpsDrift: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Patch resources managed by Argo CD / Flux / Helm too (configure ignoreDifferences for the overrides key).',
+      ),
+    timeout: duration('10s', 'Per-request timeout of list, get and patch (watches are long-lived).'),
+    watchTimeout: duration(
+      '5m',
+      'Server-side timeout of one watch; a watch silent for this plus 30 s is restarted (watchdog).',
+    ),
+    backoff: duration('1s', 'First retry delay after a failed list/watch; doubles per failure.'),
+    maxBackoff: duration('2m', 'Longest retry delay after repeated list/watch failures.'),
+    restTimeout: duration('5s', "Per-request timeout against the jobs' JobManager REST endpoints."),
+    maxConcurrentRequests: z
+      .int()
+      .min(1)
+      .max(256)
+      .default(8)
+      .describe('Most REST requests in flight at once against one JobManager.'),
+  })
+  .prefault({});
+
 export const ConfigSchema = z.strictObject({
   time: z
     .strictObject({
@@ -172,6 +245,7 @@ export const ConfigSchema = z.strictObject({
         .describe('Flink REST clusters whose jobs are discovered and watched.'),
     })
     .prefault({}),
+  kubernetes: KubernetesSection,
   prometheus: z
     .strictObject({
       url: z.url().optional().describe('Prometheus HTTP API base URL for bulk metric collection.'),

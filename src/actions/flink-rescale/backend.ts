@@ -6,17 +6,16 @@ import {
   withParallelism,
   type FlinkRestClient,
 } from '../../sources/flink-rest/index.js';
-import { ConflictError, type LiveState, type RescaleBackend } from '../backend.js';
+import {
+  assertSameGraph,
+  ConflictError,
+  liveFromJob,
+  RescaleRefusedError,
+  type LiveState,
+  type RescaleBackend,
+} from '../backend.js';
 
-const FAILED_STATES = new Set(['FAILING', 'FAILED']);
-
-export class RescaleRefusedError extends Error {
-  readonly code = 'RESCALE_REFUSED';
-  constructor(message: string) {
-    super(message);
-    this.name = 'RescaleRefusedError';
-  }
-}
+export { RescaleRefusedError } from '../backend.js';
 
 /**
  * Rescaling through Flink's adaptive scheduler: `PUT /jobs/:jobid/resource-requirements` (Flink
@@ -30,13 +29,7 @@ export class FlinkRescaleBackend implements RescaleBackend {
 
   async readLive(job: JobRef): Promise<LiveState> {
     const d = await this.clientFor(job).job(job.flinkJobId);
-    const live: LiveState = {
-      incarnation: d.jid === job.flinkJobId ? job.incarnation : d.jid,
-      parallelism: Object.fromEntries(d.vertices.map(v => [v.id, v.parallelism])),
-    };
-    const failedAt = FAILED_STATES.has(d.state) ? d.timestamps?.[d.state] : undefined;
-    if (failedAt !== undefined) live.jobFailedSince = failedAt;
-    return live;
+    return liveFromJob(d, d.jid === job.flinkJobId ? job.incarnation : d.jid);
   }
 
   /** `basis.resourceVersion` is a Kubernetes notion; the REST API has none (409 guards instead). */
@@ -47,14 +40,7 @@ export class FlinkRescaleBackend implements RescaleBackend {
   ): Promise<void> {
     const client = this.clientFor(job);
     const current = await getResourceRequirements(client, job.flinkJobId);
-    const missing = Object.keys(current).filter(id => target[id] === undefined);
-    const unknown = Object.keys(target).filter(id => current[id] === undefined);
-    if (missing.length > 0 || unknown.length > 0) {
-      // The job graph changed since the plan: never send a partial or foreign body.
-      throw new ConflictError(
-        `the job graph changed (missing ${missing.join(',') || '-'}, unknown ${unknown.join(',') || '-'})`,
-      );
-    }
+    assertSameGraph(Object.keys(current), target);
     try {
       await putResourceRequirements(client, job.flinkJobId, withParallelism(current, target));
     } catch (err) {
