@@ -505,3 +505,66 @@ describe('the daemon alerts what it finds', () => {
     }
   });
 });
+
+describe('secrets stay out of API responses', () => {
+  it('no sink URL, signing key or token appears in any read route of the running daemon', async () => {
+    const scenario = await loadScenario('scenarios/healthy-pipeline.yaml');
+    const clock = new VirtualClock(Date.parse(scenario.startTime));
+    const sim = await startSimulator({ scenario, clock });
+    const dir = mkdtempSync(join(tmpdir(), 'autopilot-secrets-'));
+    const adminToken = 'admin-token-0123456789abcdef0123456789';
+    process.env.AUTOPILOT_TEST_ADMIN_TOKEN = adminToken;
+    process.env.SLACK_URL = `${base}/slack/${SLACK_TOKEN}`;
+    const config = compileConfig({
+      flink: { clusters: [{ label: 'orders', url: sim.url }] },
+      state: { dir },
+      agent: { interval: '10s', jitter: 0 },
+      api: { port: 0, tokens: [{ name: 'admin', role: 'admin', env: 'AUTOPILOT_TEST_ADMIN_TOKEN' }] },
+      alerts: {
+        sinks: [
+          { name: 'slack', kind: 'slack', url: { env: 'SLACK_URL' } },
+          {
+            name: 'hook',
+            kind: 'webhook',
+            url: { value: `${base}/hook` },
+            secret: { value: WEBHOOK_SECRET },
+          },
+        ],
+      },
+    });
+    const pacer = setInterval(() => void clock.advance(10_000), 100);
+    const a = await startAutopilot({ config, clock, sources: sourcesFromConfig(config), log });
+    try {
+      await expect.poll(() => a.daemon.reports().length, { timeout: 30_000 }).toBeGreaterThan(0);
+      const id = encodeURIComponent(a.daemon.reports()[0]?.id ?? '');
+      const paths = [
+        '/',
+        '/healthz',
+        '/readyz',
+        '/metrics',
+        '/api/v1/whoami',
+        '/api/v1/jobs',
+        `/api/v1/jobs/${id}`,
+        '/api/v1/summary',
+        '/api/v1/rules',
+        '/api/v1/journal',
+        '/api/v1/silences',
+        '/api/v1/openapi.json',
+      ];
+      for (const path of paths) {
+        const res = await fetch(`${a.apiUrl}${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
+        expect(res.status, path).toBe(200);
+        const text = await res.text();
+        for (const secret of [SLACK_TOKEN, WEBHOOK_SECRET, adminToken])
+          expect(text, path).not.toContain(secret);
+      }
+    } finally {
+      clearInterval(pacer);
+      await a.close();
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+      delete process.env.AUTOPILOT_TEST_ADMIN_TOKEN;
+      delete process.env.SLACK_URL;
+    }
+  });
+});
