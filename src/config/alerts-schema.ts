@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CATEGORIES, SEVERITIES } from '../domain/index.js';
+import { CATEGORIES, RISKS, SEVERITIES } from '../domain/index.js';
+import { explicitDuration } from './safety-schema.js';
 
 /**
  * The `alerts` config section: sinks (where alerts go), routes (which findings go where) and
@@ -11,6 +12,9 @@ type DurationHelper<D extends z.ZodDefault> = (defaultText: string, description:
 
 export const SINK_KINDS = ['webhook', 'slack', 'dingtalk', 'feishu', 'alertmanager'] as const;
 export type SinkKind = (typeof SINK_KINDS)[number];
+
+/** What one notification of a sink bundles: one job's alerts, one cluster's, or each alert alone. */
+export const GROUP_BY = ['job', 'cluster', 'alert'] as const;
 
 /** Placeholders a message template may use. */
 export const TEMPLATE_FIELDS = [
@@ -68,6 +72,17 @@ export function alertsSection<D extends z.ZodDefault>(duration: DurationHelper<D
         'Signing key: HMAC-SHA256 of the generic webhook, DingTalk and Feishu signatures.',
       ),
       timeout: duration('10s', 'Per-request timeout.'),
+      repeatInterval: explicitDuration(
+        'A still-firing alert is re-sent to this sink this often. Unset: `alerts.repeatInterval`, and `alerts.alertmanagerResendInterval` for Alertmanager sinks.',
+      ),
+      groupBy: z
+        .enum(GROUP_BY)
+        .default('job')
+        .describe('One notification per job (default), per cluster, or per alert.'),
+      groupWait: duration(
+        '0s',
+        'Alerts of a group arriving within this time of its first one go out in one notification (0 = at the end of each job cycle; per-cluster grouping wants the tick or more).',
+      ),
       titleTemplate: template
         .default('[{{status}}] {{severity}} {{job}}: {{title}}')
         .describe('Message title; placeholders {{status}}, {{severity}}, {{job}}, {{title}}, {{action}}…'),
@@ -80,6 +95,12 @@ export function alertsSection<D extends z.ZodDefault>(duration: DurationHelper<D
     .strictObject({
       sinks: z.array(z.string().min(1)).min(1).describe('Sink names.'),
       minSeverity: z.enum(SEVERITIES).default('low').describe('Lowest finding severity routed here.'),
+      minRisk: z
+        .enum(RISKS)
+        .optional()
+        .describe(
+          'Only jobs whose risk level is at least this (default any; a job of unknown risk never matches).',
+        ),
       categories: z.array(z.enum(CATEGORIES)).optional().describe('Only these categories (default all).'),
       owners: z
         .array(z.string().min(1))
@@ -100,6 +121,10 @@ export function alertsSection<D extends z.ZodDefault>(duration: DurationHelper<D
         .default([])
         .describe('Routing of findings to sinks, in order. No routes = every finding to every sink.'),
       repeatInterval: duration('4h', 'A still-firing finding is re-sent this often.'),
+      alertmanagerResendInterval: duration(
+        '1m',
+        'Alertmanager sinks get every firing alert again this often, with `endsAt` 4 intervals ahead, so Alertmanager neither resolves it on its own (resolve_timeout) nor keeps it after the daemon stops sending.',
+      ),
       retries: z.int().min(0).max(10).default(3).describe('Retries after a timeout, 429 or 5xx.'),
       retryBackoff: duration('2s', 'First retry delay; doubles with every retry.'),
       queueCapacity: z

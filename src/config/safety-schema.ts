@@ -17,7 +17,7 @@ type DurationHelper<D extends z.ZodDefault> = (defaultText: string, description:
  * A duration written in a policy or a freeze: optional, explicit, never scaled by `time.scale`
  * (explicit values are taken as written). Milliseconds after parsing.
  */
-function explicitDuration(description: string) {
+export function explicitDuration(description: string) {
   return z
     .union([z.string(), z.number()])
     .transform((v, ctx) => {

@@ -48,6 +48,8 @@ export interface SinkSettings {
   secret?: string;
   titleTemplate: string;
   textTemplate: string;
+  /** A firing alert is re-sent this often; Alertmanager alerts expire 4 intervals after a send. */
+  repeatIntervalMs: number;
 }
 
 export interface SinkRequest {
@@ -118,7 +120,7 @@ function linesOf(s: SinkSettings, n: Notification): string[] {
 }
 
 /** Alertmanager label values: strings; names: [a-zA-Z_][a-zA-Z0-9_]*. */
-function alertmanagerAlert(a: AlertEvent, now: number): unknown {
+function alertmanagerAlert(a: AlertEvent, now: number, repeatIntervalMs: number): unknown {
   const labels: Record<string, string> = {
     alertname: a.rule,
     severity: a.severity,
@@ -137,8 +139,10 @@ function alertmanagerAlert(a: AlertEvent, now: number): unknown {
     labels,
     annotations: { summary: a.title, description: a.action, fingerprint: a.fingerprint },
     startsAt: new Date(a.startsAt).toISOString(),
-    // Firing: no endsAt (Alertmanager's resolve_timeout applies between repeats); resolved: now.
-    ...(a.status === 'resolved' ? { endsAt: new Date(a.endsAt ?? now).toISOString() } : {}),
+    // Firing: re-sent every repeat interval and valid for 4 of them (as Prometheus does), so it
+    // stays active between sends whatever Alertmanager's resolve_timeout, and expires by itself
+    // if the daemon goes away. Resolved: when it resolved.
+    endsAt: new Date(a.status === 'resolved' ? (a.endsAt ?? now) : now + 4 * repeatIntervalMs).toISOString(),
   };
 }
 
@@ -201,7 +205,7 @@ export function buildRequest(s: SinkSettings, n: Notification, now: number): Sin
       return {
         url: `${s.url.replace(/\/+$/, '')}/api/v2/alerts`,
         headers: json,
-        body: JSON.stringify(n.alerts.map(a => alertmanagerAlert(a, now))),
+        body: JSON.stringify(n.alerts.map(a => alertmanagerAlert(a, now, s.repeatIntervalMs))),
       };
   }
 }

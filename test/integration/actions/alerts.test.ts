@@ -216,7 +216,8 @@ describe('alert sinks deliver to real HTTP receivers in their vendor formats', (
       cluster: 'prod',
       label_owner: 'pay-team',
     });
-    expect(alerts[0]?.endsAt).toBeUndefined();
+    // Firing: valid for 4 resend intervals (1 minute by default) after this send.
+    expect(alerts[0]?.endsAt).toBe(new Date(now + 4 * 60_000).toISOString());
     expect(received).toHaveLength(5);
   });
 });
@@ -231,9 +232,10 @@ describe('dedup, repeat and resolve', () => {
     expect(byPath('/hook')).toHaveLength(1);
 
     // A restart: a new pipeline over the same store neither repeats nor forgets.
+    const config = compileConfig({ alerts: { sinks, repeatInterval: '1h' } });
     const restarted = new AlertPipeline({
-      alerts: compileConfig({ alerts: { sinks, repeatInterval: '1h' } }).alerts,
-      sinks: await resolveSinks(compileConfig({ alerts: { sinks } }).alerts),
+      alerts: config.alerts,
+      sinks: await resolveSinks(config.alerts),
       store,
       log,
       now: () => now,
@@ -261,6 +263,42 @@ describe('dedup, repeat and resolve', () => {
     // Resolved once: the next cycle sends nothing more.
     await send(restarted, jobReport([lag('resolved')]));
     expect(byPath('/hook')).toHaveLength(3);
+  });
+
+  it('re-sends firing alerts to Alertmanager every resend interval with endsAt ahead, chat sinks per repeat interval', async () => {
+    const sinks = [allSinks()[0], allSinks()[4], { ...allSinks()[1], repeatInterval: '30m' }];
+    const { pipeline } = await setup({ sinks, repeatInterval: '1h', alertmanagerResendInterval: '1m' });
+    for (let minute = 0; minute <= 60; minute++) {
+      await send(pipeline, jobReport([lag()]));
+      now += 60_000;
+    }
+    // 61 cycles a minute apart: Alertmanager every cycle, Slack (30m) 3 times, the webhook (1h) twice.
+    const am = byPath('/am');
+    expect(am).toHaveLength(61);
+    expect(byPath('/slack/')).toHaveLength(3);
+    expect(byPath('/hook')).toHaveLength(2);
+    // Every send extends endsAt to 4 minutes after it, so Alertmanager never resolves it on its own
+    // (its resolve_timeout is 5m by default) while the daemon keeps sending.
+    const ends = am.map(r => Date.parse((r.body as { endsAt: string }[])[0]?.endsAt ?? ''));
+    ends.forEach((e, i) => expect(e).toBe(T0 + i * 60_000 + 4 * 60_000));
+    const starts = new Set(am.map(r => (r.body as { startsAt: string }[])[0]?.startsAt));
+    expect(starts.size).toBe(1);
+  });
+
+  it('two replicas processing the same job at once send a firing alert once (the job record is locked)', async () => {
+    const prefix = `alerts-${process.pid}-${++prefixN}`;
+    const a = await setup({ sinks: [allSinks()[0]] }, prefix);
+    const b = await setup({ sinks: [allSinks()[0]] }, prefix);
+    a.pipeline.onReport(jobReport([lag()]));
+    b.pipeline.onReport(jobReport([lag()]));
+    await Promise.all([a.pipeline.idle(), b.pipeline.idle()]);
+    expect(byPath('/hook')).toHaveLength(1);
+    // And the record both wrote under the lock resolves once.
+    a.pipeline.onReport(jobReport([lag('resolved')]));
+    b.pipeline.onReport(jobReport([lag('resolved')]));
+    await Promise.all([a.pipeline.idle(), b.pipeline.idle()]);
+    const statuses = byPath('/hook').map(r => (r.body as { status: string }).status);
+    expect(statuses).toEqual(['firing', 'resolved']);
   });
 
   it('a stale job sends nothing', async () => {
@@ -304,6 +342,71 @@ describe('routing, silences and inhibition', () => {
       (r.body as { labels: { alertname: string } }[]).map(a => a.labels.alertname),
     );
     expect(amRules.sort()).toEqual(['checkpoint-failing', 'consumer-lag']);
+  });
+
+  it('routes by the job’s risk: a high-risk route gets only jobs of high risk, never those of unknown risk', async () => {
+    const { pipeline } = await setup({
+      sinks: [allSinks()[0], allSinks()[4]],
+      routes: [{ sinks: ['am'], minRisk: 'high', continue: true }, { sinks: ['hook'] }],
+    });
+    const orders = 'rest:prod/orders';
+    pipeline.onReport(jobReport([lag()], { risk: 'medium' }));
+    pipeline.onReport(
+      report({
+        name: 'orders',
+        score: 80,
+        risk: 'high',
+        findings: [finding(orders, 'consumer-lag', 'lag', 'low')],
+      }),
+    );
+    pipeline.onReport({
+      ...report({
+        name: 'fraud',
+        score: null,
+        risk: null,
+        findings: [finding('rest:prod/fraud', 'consumer-lag', 'lag', 'high')],
+      }),
+      dataState: 'partial',
+    });
+    await pipeline.idle();
+    const amJobs = byPath('/am').flatMap(r =>
+      (r.body as { labels: { job_key: string } }[]).map(a => a.labels.job_key),
+    );
+    expect(amJobs).toEqual([orders]);
+    const hookJobs = byPath('/hook').flatMap(r =>
+      (r.body as { alerts: { jobKey: string }[] }).alerts.map(a => a.jobKey),
+    );
+    expect(hookJobs.sort()).toEqual([JOB, orders, 'rest:prod/fraud'].sort());
+  });
+
+  it('groups per cluster within groupWait, or sends each alert alone', async () => {
+    const { pipeline } = await setup({
+      sinks: [
+        { ...allSinks()[0], groupBy: 'cluster', groupWait: '300ms' },
+        { ...allSinks()[1], groupBy: 'alert' },
+      ],
+    });
+    const jobs = ['payments', 'orders', 'fraud'];
+    for (const name of jobs)
+      pipeline.onReport(
+        report({
+          name,
+          score: 92,
+          risk: 'medium',
+          findings: [
+            finding(`rest:prod/${name}`, 'consumer-lag', 'lag', 'medium'),
+            finding(`rest:prod/${name}`, 'checkpoint-failing', 'checkpoint', 'high'),
+          ],
+        }),
+      );
+    await pipeline.idle();
+    // One webhook notification for the cluster with all 6 alerts, keyed by the cluster.
+    const hooks = byPath('/hook').map(r => r.body as { groupKey: string; alerts: { jobKey: string }[] });
+    expect(hooks).toHaveLength(1);
+    expect(hooks[0]?.groupKey).toBe('hook|cluster:prod');
+    expect(hooks[0]?.alerts).toHaveLength(6);
+    // Slack per alert: 6 messages.
+    expect(byPath('/slack/')).toHaveLength(6);
   });
 
   it('honours silences and inhibits a job’s other findings while an availability finding fires', async () => {

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silenceControl } from '../../../src/agent-manager/silences.js';
@@ -96,15 +96,34 @@ async function call(url: string, method: string, caller: Caller): Promise<Respon
   );
 }
 
+/**
+ * The machine's first non-loopback IPv4 address: requests to it reach a server bound to 0.0.0.0
+ * from off loopback as far as the server can tell. Hosts without one (a sandbox with only `lo`)
+ * fall back to 127.0.0.1, which still exercises the off-loopback bind.
+ */
+function externalAddress(): string {
+  for (const list of Object.values(networkInterfaces()))
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  console.warn('auth matrix: no non-loopback IPv4 address here; the 0.0.0.0 server is called on 127.0.0.1');
+  return '127.0.0.1';
+}
+
 describe.each([
-  { name: 'tokens configured', tokens: TOKENS, anonymousReads: false },
-  { name: 'no tokens, loopback', tokens: [] as ApiToken[], anonymousReads: true },
-])('auth matrix: $name', ({ tokens, anonymousReads }) => {
+  { name: 'tokens configured, loopback', tokens: TOKENS, anonymousReads: false, host: '127.0.0.1' },
+  { name: 'no tokens, loopback', tokens: [] as ApiToken[], anonymousReads: true, host: '127.0.0.1' },
+  {
+    name: 'tokens configured, every interface, called off loopback',
+    tokens: TOKENS,
+    anonymousReads: false,
+    host: '0.0.0.0',
+  },
+])('auth matrix: $name', ({ tokens, anonymousReads, host }) => {
   let server: ApiServer;
   let base: string;
   let logText: () => string;
   beforeAll(async () => {
-    ({ server, url: base, logText } = await open({ tokens }));
+    ({ server, url: base, logText } = await open({ tokens, host }));
+    if (host === '0.0.0.0') base = `http://${externalAddress()}:${new URL(base).port}`;
   });
   afterAll(() => server.close());
 
