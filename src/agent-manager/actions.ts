@@ -1,5 +1,6 @@
 import type { Executor, Planner } from '../agents/agent.js';
 import { withOptIn } from '../agents/select/policies/policy.js';
+import { PromotionCalendar } from '../agents/select/autoscaler/calendar.js';
 import { DEFAULT_REACTIVE, ReactivePlanner } from '../agents/select/autoscaler/planner.js';
 import type { FleetSafety } from '../agents/select/policies/safety.js';
 import { ActionExecutor, executorSettings } from '../actions/executor.js';
@@ -53,6 +54,7 @@ export function wireActions(deps: {
       ...DEFAULT_REACTIVE,
       targetUtilization: config.autoscaler.targetUtilization,
       catchUpMs: config.autoscaler.catchUp,
+      restartMs: config.autoscaler.restartTime,
       stabilizationMs: config.actions.stabilization,
       cooldownMs: config.actions.cooldown,
       scaleDownDelayMs: config.actions.scaleDownDelay,
@@ -60,6 +62,11 @@ export function wireActions(deps: {
     },
     store,
     job => deps.safety.policy(job),
+    new PromotionCalendar(config.calendar, {
+      marginMs: config.autoscaler.calendarMargin,
+      staggerMs: config.autoscaler.calendarStagger,
+      releaseMs: config.autoscaler.calendarRelease,
+    }),
   );
   const actions = new ActionExecutor({
     store,

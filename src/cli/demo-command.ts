@@ -61,6 +61,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     state: { dir: stateDir },
     api: { port: Number(opts.port) },
     agent: { interval: '10s', discoveryInterval: '30s' },
+    // The scenario's promotion calendar; its pre-scales spread over 2 minutes, not the default 10.
+    calendar: scenario.promotion,
+    autoscaler: { calendarStagger: '2m' },
   });
   const lastRescale = new Map<string, string>();
   let stopped = false;

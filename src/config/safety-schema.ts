@@ -82,7 +82,7 @@ export const SelectorSchema = z
   .describe('Which jobs: every term given must match. Empty = every job.');
 export type Selector = z.output<typeof SelectorSchema>;
 
-const Parallelism = z.int().min(1).max(32_768);
+export const Parallelism = z.int().min(1).max(32_768);
 
 const VertexBounds = z.strictObject({
   min: Parallelism.optional().describe('Lowest parallelism of this vertex.'),
@@ -144,7 +144,7 @@ function cronProblem(expr: string): string | undefined {
   return bad === undefined ? undefined : `unsupported cron value ${String(bad)}`;
 }
 
-const IsoTime = z
+export const IsoTime = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}/, 'an ISO time such as 2026-11-11T00:00 or 2026-11-11T00:00Z')
   .refine(t => !Number.isNaN(Date.parse(t)), 'not a readable ISO time');

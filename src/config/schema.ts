@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tryParseDuration } from '../domain/duration.js';
 import { alertsSection } from './alerts-schema.js';
+import { calendarSection } from './calendar-schema.js';
 import { freezesSection, policiesSection, policyDefaultsSection, railsSection } from './safety-schema.js';
 
 /**
@@ -287,8 +288,22 @@ export const ConfigSchema = z.strictObject({
         '5m',
         'A backlog should be worked off within this time (target rate = input + backlog / catchUp).',
       ),
+      restartTime: duration(
+        '1m',
+        'Restart downtime of a rescale assumed until one was measured for the job (sizing and calendar lead).',
+      ),
+      calendarMargin: duration(
+        '5m',
+        'Calendar `lead: auto` = the job’s measured restart time + this (TaskManager provisioning).',
+      ),
+      calendarStagger: duration(
+        '10m',
+        'Pre-scales of different jobs for one window spread over this much time before their lead.',
+      ),
+      calendarRelease: duration('30m', 'How long a calendar floor holds after its window ends, by default.'),
     })
     .prefault({}),
+  calendar: calendarSection(),
   policies: policiesSection(),
   policyDefaults: policyDefaultsSection(duration),
   freezes: freezesSection(),

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { CalendarWindowSchema } from '../config/calendar-schema.js';
 import { tryParseDuration } from '../domain/duration.js';
 
 /**
@@ -196,18 +197,8 @@ export const clusterSchema = z
   .strict();
 export type ClusterSpec = z.infer<typeof clusterSchema>;
 
-export const promotionSchema = z
-  .object({
-    id: z.string(),
-    selector: z.record(z.string(), z.string()).default({}),
-    timezone: z.string().default('UTC'),
-    start: z.string(),
-    end: z.string(),
-    floor: z.record(z.string(), z.number().int().positive()).default({}),
-    lead: z.union([z.literal('auto'), z.string()]).default('auto'),
-    release: z.string().default('30m'),
-  })
-  .strict();
+/** The promotion calendar entries the scenario comes with: the daemon's own calendar windows. */
+export const promotionSchema = CalendarWindowSchema;
 
 export const scenarioSchema = z
   .object({

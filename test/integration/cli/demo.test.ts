@@ -70,6 +70,14 @@ describe('autopilot demo (headless)', () => {
     expect(verified.length).toBeGreaterThan(0);
     for (const v of verified)
       expect(journal.some(e => e.actionId === v.actionId && e.status === 'executing')).toBe(true);
+    // The announced Double-11 peak (midnight in Shanghai = 16:00Z) was pre-scaled from the calendar
+    // before it started, to the floor of its window.
+    const midnight = Date.parse('2026-11-10T16:00:00Z');
+    const prescale = journal.find(
+      e => e.jobKey.endsWith('/gmv-dashboard') && e.status === 'executed' && e.action?.origin === 'calendar',
+    );
+    expect(prescale?.action?.reason).toMatch(/calendar double-11-midnight: pre-scale .*GMV aggregate 2 → 12/);
+    expect(prescale?.at).toBeLessThan(midnight);
     // healthy jobs stay green on their own subjects
     expect(
       byName

@@ -9,6 +9,7 @@ import {
 import type { Store } from '../../../state/store.js';
 import type { PlanContext, Planner } from '../../agent.js';
 import { applyPolicyToTarget, type EffectivePolicy } from '../policies/policy.js';
+import type { ActiveWindow, PromotionCalendar } from './calendar.js';
 import { requiredCapacity, targetParallelism, utilizationBand, type AlignmentMode } from './sizing.js';
 
 export interface ReactiveSettings {
@@ -62,7 +63,8 @@ export type PlanSkip =
   | 'cooldown'
   | 'missing-data'
   | 'within-band'
-  | 'scale-down-delay';
+  | 'scale-down-delay'
+  | 'held-by-floor';
 
 const num = (facts: FactMap, name: string): number | undefined => {
   const v = facts[name];
@@ -93,6 +95,8 @@ export class ReactivePlanner implements Planner {
     private readonly store: Store,
     /** Per-job policy: bounds, excluded vertices and utilization target; absent = the settings. */
     private readonly policyFor?: (job: JobRef) => EffectivePolicy,
+    /** Promotion calendar floors (calendar.ts); absent = reactive only. */
+    private readonly calendar?: PromotionCalendar,
   ) {}
 
   async plan(ctx: PlanContext): Promise<PlannedAction[]> {
@@ -106,24 +110,88 @@ export class ReactivePlanner implements Planner {
       ? { ...this.settings, targetUtilization: policy.targetUtilization, catchUpMs: policy.catchUpMs }
       : this.settings;
     if (snapshot.jobStatus?.state !== 'RUNNING') return skip('not-running');
+    const restartMs = await this.restartTime(job, snapshot, now, s.restartMs);
     const uptime = num(facts.job.facts, 'job.uptime');
     if (uptime === undefined || uptime * 1000 < s.stabilizationMs) return skip('stabilizing');
     if (report.findings.some(blocks)) return skip('blocked-by-finding');
-    if ((await this.store.getRecord('cooldown', job.jobKey, now)) !== undefined) return skip('cooldown');
 
+    const basis = Object.fromEntries(snapshot.vertices.map(v => [v.id, v.parallelism]));
+    const names = Object.fromEntries(snapshot.vertices.map(v => [v.id, v.name]));
+    const floor = await this.floor(job, snapshot, now, restartMs);
+    const raise = floor !== undefined && Object.entries(floor.target).some(([id, p]) => (basis[id] ?? p) < p);
+    // A floor is a scheduled desired state, not a reaction to noisy metrics: no cooldown holds it.
+    if (!raise && (await this.store.getRecord('cooldown', job.jobKey, now)) !== undefined)
+      return skip('cooldown');
+
+    const reactive = await this.reactive(ctx, { ...s, restartMs }, basis, names, policy);
+    let target: Record<string, number>;
+    let direction: 'up' | 'down';
+    if (raise) {
+      // The floor, and whatever more the reactive planner wants now; a scale-down waits.
+      const up = typeof reactive === 'object' && reactive.direction === 'up' ? reactive.target : basis;
+      const merged = maxPerVertex(floor.target, up);
+      target = policy ? applyPolicyToTarget(policy, basis, merged, names) : merged;
+      direction = 'up';
+    } else {
+      if (typeof reactive === 'string') return skip(reactive);
+      ({ target, direction } = reactive);
+      if (floor !== undefined && direction === 'down') target = maxPerVertex(floor.target, target);
+    }
+    if (Object.keys(target).every(id => target[id] === basis[id]))
+      return skip(floor !== undefined ? 'held-by-floor' : 'within-band');
+
+    const action = {
+      kind: 'rescale' as const,
+      jobKey: job.jobKey,
+      incarnation: job.incarnation,
+      basis: { parallelism: basis, observedAt: snapshot.observedAt },
+      target,
+    };
+    const moves = Object.keys(target)
+      .filter(id => target[id] !== basis[id])
+      .map(id => `${names[id] ?? id} ${basis[id]} → ${target[id]}`);
+    const why = raise
+      ? `calendar ${floor.windows.map(w => w.id).join(', ')}: ${floor.windows[0]?.phase === 'lead' ? `pre-scale before the peak at ${new Date(floor.windows[0].start).toISOString()}` : 'floor'}: ${moves.join(', ')}${floor.capacityNote}`
+      : `${direction === 'up' ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization)`;
+    this.lastSkip.delete(job.jobKey);
+    return [
+      {
+        ...action,
+        id: plannedActionId(action),
+        reason: why,
+        findings: report.findings.filter(f => f.state === 'firing').map(f => f.fingerprint),
+        mode: ctx.mode,
+        createdAt: now,
+        expiresAt: now + s.approvalTtlMs,
+        status: 'planned',
+        origin: raise ? 'calendar' : 'reactive',
+      },
+    ];
+  }
+
+  /**
+   * The reactive recommendation: a direction and an absolute target within the policy, or why
+   * there is none. Scale-downs wait `scaleDownDelay` (timer in the store).
+   */
+  private async reactive(
+    ctx: PlanContext,
+    s: ReactiveSettings,
+    basis: Readonly<Record<string, number>>,
+    names: Readonly<Record<string, string>>,
+    policy: EffectivePolicy | undefined,
+  ): Promise<{ direction: 'up' | 'down'; target: Record<string, number> } | PlanSkip> {
+    const { job, snapshot, facts, now } = ctx;
     const byId = new Map<string, SubjectFacts>(facts.vertices.map(v => [v.subject.id, v]));
     const catchUpSec = s.catchUpMs / 1000;
     const backlog = facts.sources.some(src => (num(src.facts, 'source.lagSeconds') ?? 0) > catchUpSec);
-    const basis: Record<string, number> = {};
     const sized: Record<string, number> = {};
     let needsUp = false;
     let needsDown = false;
     for (const v of snapshot.vertices) {
-      basis[v.id] = v.parallelism;
       const f = byId.get(v.id)?.facts ?? {};
       const tpr = num(f, 'vertex.trueProcessingRate');
       const target = num(f, 'vertex.targetRate');
-      if (tpr === undefined || target === undefined) return skip('missing-data');
+      if (tpr === undefined || target === undefined) return 'missing-data';
       const c = { targetRate: target, catchUpRate: 0, restartSec: s.restartMs / 1000, catchUpSec };
       const band = utilizationBand(c, s.band, backlog);
       if (tpr < band.scaleUpBelow) needsUp = true;
@@ -145,54 +213,107 @@ export class ReactivePlanner implements Planner {
     const changed = Object.keys(sized).filter(id => sized[id] !== basis[id]);
     if ((!needsUp && !needsDown) || changed.length === 0) {
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
-      return skip('within-band');
+      return 'within-band';
     }
-
-    const names = Object.fromEntries(snapshot.vertices.map(v => [v.id, v.name]));
     const bounded = policy ? applyPolicyToTarget(policy, basis, sized, names) : sized;
     // One direction per action: up (no vertex shrinks) or down (no vertex grows).
     const pick = needsUp ? Math.max : Math.min;
     let target = Object.fromEntries(Object.entries(bounded).map(([id, p]) => [id, pick(p, basis[id] ?? p)]));
-    if (Object.keys(target).every(id => target[id] === basis[id])) return skip('within-band');
+    if (Object.keys(target).every(id => target[id] === basis[id])) return 'within-band';
     if (needsUp) {
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
-    } else {
-      const timer = await this.store.getRecord<ScaleDownTimer>('scale-down-timer', job.jobKey, now);
-      const merged = timer ? maxPerVertex(timer.target, target) : target;
-      const since = timer?.since ?? now;
-      if (now - since < s.scaleDownDelayMs) {
-        await this.store.putRecord('scale-down-timer', job.jobKey, { since, target: merged });
-        return skip('scale-down-delay');
-      }
-      target = merged;
-      await this.store.deleteRecord('scale-down-timer', job.jobKey);
+      return { direction: 'up', target };
     }
+    const timer = await this.store.getRecord<ScaleDownTimer>('scale-down-timer', job.jobKey, now);
+    const merged = timer ? maxPerVertex(timer.target, target) : target;
+    const since = timer?.since ?? now;
+    if (now - since < s.scaleDownDelayMs) {
+      await this.store.putRecord('scale-down-timer', job.jobKey, { since, target: merged });
+      return 'scale-down-delay';
+    }
+    target = merged;
+    await this.store.deleteRecord('scale-down-timer', job.jobKey);
+    return { direction: 'down', target };
+  }
 
-    const action = {
-      kind: 'rescale' as const,
-      jobKey: job.jobKey,
-      incarnation: job.incarnation,
-      basis: { parallelism: basis, observedAt: snapshot.observedAt },
-      target,
-    };
-    const moves = Object.keys(target)
-      .filter(id => target[id] !== basis[id])
-      .map(id => `${snapshot.vertices.find(v => v.id === id)?.name ?? id} ${basis[id]} → ${target[id]}`);
-    this.lastSkip.delete(job.jobKey);
-    return [
-      {
-        ...action,
-        id: plannedActionId(action),
-        reason: `${needsUp ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization)`,
-        findings: report.findings.filter(f => f.state === 'firing').map(f => f.fingerprint),
-        mode: ctx.mode,
-        createdAt: now,
-        expiresAt: now + s.approvalTtlMs,
-        status: 'planned',
-      },
-    ];
+  /**
+   * The job's restart time: the slowest of its last measured rescales (from the executor's
+   * cooldown record, written at the write, to the job's next RUNNING), else the default.
+   */
+  private async restartTime(
+    job: JobRef,
+    snapshot: PlanContext['snapshot'],
+    now: number,
+    fallback: number,
+  ): Promise<number> {
+    const key = `restart:${job.jobKey}`;
+    const known = await this.store.getRecord<RestartTimes>('floor', key, now);
+    const cooldown = await this.store.getRecord<{ actionId?: unknown; at?: unknown }>(
+      'cooldown',
+      job.jobKey,
+      now,
+    );
+    const since = snapshot.jobStatus?.runningSince;
+    if (
+      typeof cooldown?.at === 'number' &&
+      typeof cooldown.actionId === 'string' &&
+      since !== undefined &&
+      since > cooldown.at &&
+      known?.lastActionId !== cooldown.actionId
+    ) {
+      const samples = [...(known?.samples ?? []), since - cooldown.at].slice(-RESTART_SAMPLES);
+      await this.store.putRecord('floor', key, { lastActionId: cooldown.actionId, samples });
+      return Math.max(...samples);
+    }
+    return known && known.samples.length > 0 ? Math.max(...known.samples) : fallback;
+  }
+
+  /** The highest floor of the calendar windows active for the job now, with the capacity it needs. */
+  private async floor(
+    job: JobRef,
+    snapshot: PlanContext['snapshot'],
+    now: number,
+    restartMs: number,
+  ): Promise<{ windows: ActiveWindow[]; target: Record<string, number>; capacityNote: string } | undefined> {
+    const windows = this.calendar?.active(job, now, restartMs) ?? [];
+    if (windows.length === 0) return undefined;
+    const target: Record<string, number> = {};
+    for (const w of windows) {
+      let baseline: Record<string, number> | undefined;
+      if (w.needsBaseline) {
+        // Captured once, when the window became active for the job: later floors multiply it, not themselves.
+        const key = `baseline:${w.id}:${job.jobKey}`;
+        baseline = await this.store.getRecord<Record<string, number>>('floor', key, now);
+        if (baseline === undefined) {
+          baseline = Object.fromEntries(snapshot.vertices.map(v => [v.id, v.parallelism]));
+          await this.store.putRecord('floor', key, baseline, w.until + DAY);
+        }
+      }
+      for (const [id, p] of Object.entries(w.floor(snapshot.vertices, baseline)))
+        target[id] = Math.max(target[id] ?? 0, p);
+    }
+    const needed = snapshot.vertices.reduce(
+      (n, v) => n + Math.max(0, (target[v.id] ?? 0) - v.parallelism),
+      0,
+    );
+    const free = snapshot.cluster.slotsAvailable;
+    // A session cluster has the slots it has; on Kubernetes the operator provisions TaskManagers.
+    const capacityNote =
+      job.origin !== 'k8s' && free !== undefined && needed > free
+        ? ` (needs ${needed} more slots, the cluster has ${free} free: the floor may not be met)`
+        : '';
+    return { windows, target, capacityNote };
   }
 }
+
+interface RestartTimes {
+  lastActionId: string;
+  samples: number[];
+}
+
+/** Restart times kept per job; the slowest of them sets `lead: auto`. */
+const RESTART_SAMPLES = 3;
+const DAY = 86_400_000;
 
 function blocks(f: Finding): boolean {
   return f.state === 'firing' && (f.action.kind === 'block-scaling' || BLOCKING_CATEGORIES.has(f.category));
