@@ -10,6 +10,12 @@ export interface LiveState {
   incarnation: string;
   /** Actual parallelism per vertex (not the requested bound). */
   parallelism: Record<string, number>;
+  /**
+   * The parallelism last asked for (the adaptive scheduler's upper bounds, or the overrides in
+   * the resource's spec), when it can be read: a write whose answer was lost shows up here
+   * before the job has restarted at it.
+   */
+  requested?: Record<string, number>;
   /** Kubernetes resourceVersion of the resource, re-read just now. */
   resourceVersion?: string;
   /** When the job failed, if it is failed now (epoch ms). */
@@ -31,6 +37,20 @@ export class ConflictError extends Error {
   constructor(message = 'the resource changed since it was read', options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ConflictError';
+  }
+}
+
+/**
+ * The write may or may not have been applied: the request went out and no answer came back
+ * (connection reset, timeout). The executor leaves the action `executing`; the next cycle
+ * re-reads the live state and journals it `executed` if the target is live, else runs it again
+ * (writes are absolute targets, so a repeated write is harmless).
+ */
+export class OutcomeUnknownError extends Error {
+  readonly code = 'WRITE_OUTCOME_UNKNOWN';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OutcomeUnknownError';
   }
 }
 

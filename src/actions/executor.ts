@@ -12,7 +12,13 @@ import type {
 } from '../domain/index.js';
 import { LockBusyError, type Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
-import { ConflictError, RescaleRefusedError, type LiveState, type RescaleBackend } from './backend.js';
+import {
+  ConflictError,
+  OutcomeUnknownError,
+  RescaleRefusedError,
+  type LiveState,
+  type RescaleBackend,
+} from './backend.js';
 import { ActionCaps, type CapSettings } from './caps.js';
 import { CircuitBreaker, type CircuitBreakerSettings, type CircuitOpenEvent } from './circuit-breaker.js';
 import { ActionNotFoundError, ActionStateError, ApprovalExpiredError } from './errors.js';
@@ -114,6 +120,14 @@ export function sameParallelism(a: ParallelismMap, b: ParallelismMap): boolean {
   return ka.length === Object.keys(b).length && ka.every(k => a[k] === b[k]);
 }
 
+/** The job runs at the target, or the target is what was last asked for (a restart to it is under way). */
+function atTarget(live: LiveState, target: ParallelismMap): boolean {
+  return (
+    sameParallelism(live.parallelism, target) ||
+    (live.requested !== undefined && sameParallelism(live.requested, target))
+  );
+}
+
 function describe(map: ParallelismMap): string {
   return Object.keys(map)
     .sort()
@@ -142,6 +156,47 @@ export class ActionExecutor implements Executor {
         this.deps.log.warn(
           { actionId: action.id, jobKey: job.jobKey, err: (err as Error).message },
           'action execution failed',
+        );
+      }
+    }
+  }
+
+  /**
+   * After a crash: actions of the job journaled `executing` with no outcome are looked at again.
+   * Live parallelism at the target means the write went through before the process died: the
+   * action is journaled `executed` (reconciled) without another write, whatever the rails say
+   * now. Otherwise the action runs through the rails and the protocol again (it may still be
+   * valid, stale or expired). Called once per cycle with the job's recent journal.
+   */
+  async reconcile(
+    job: JobRef,
+    journal: readonly { actionId: string; status: string; action?: unknown }[],
+  ): Promise<void> {
+    const closed = new Set(
+      journal
+        .filter(e => DONE.has(e.status) || e.status === 'skipped' || e.status === 'expired')
+        .map(e => e.actionId),
+    );
+    const open = new Map<string, PlannedAction>();
+    for (const e of journal) {
+      if (e.status !== 'executing' || closed.has(e.actionId) || open.has(e.actionId)) continue;
+      const parsed = PlannedActionSchema.safeParse(e.action);
+      if (parsed.success && parsed.data.jobKey === job.jobKey) open.set(e.actionId, parsed.data);
+    }
+    for (const action of open.values()) {
+      try {
+        const live = await this.deps.backend.readLive(job);
+        const result = atTarget(live, action.target)
+          ? await this.run(action, job, await this.history(action.id))
+          : await this.executeAction(action, job);
+        this.deps.log.info(
+          { actionId: action.id, jobKey: job.jobKey, status: result.status },
+          'open action reconciled',
+        );
+      } catch (err) {
+        this.deps.log.warn(
+          { actionId: action.id, jobKey: job.jobKey, err: (err as Error).message },
+          'open action not reconciled',
         );
       }
     }
@@ -305,10 +360,11 @@ export class ActionExecutor implements Executor {
       return { actionId: action.id, status: 'deferred', detail: 'live-unreadable' };
     }
     const now = clock.now();
-    if (sameParallelism(live.parallelism, action.target)) {
-      if (!reconciling) return this.finish(action, 'noop', 'target already live');
+    if (atTarget(live, action.target)) {
+      const what = sameParallelism(live.parallelism, action.target) ? 'live' : 'requested';
+      if (!reconciling) return this.finish(action, 'noop', `target already ${what}`);
       // An earlier run wrote and died before journaling: record what happened, write nothing.
-      return this.executed(action, job, now, 'reconciled: target already live');
+      return this.executed(action, job, now, `reconciled: target already ${what}`);
     }
     if (
       live.incarnation !== action.incarnation ||
@@ -327,6 +383,12 @@ export class ActionExecutor implements Executor {
       );
     } catch (err) {
       if (err instanceof ConflictError) return this.finish(action, 'failed', 'conflict');
+      if (err instanceof OutcomeUnknownError) {
+        // Maybe written: `executing` stays open; the next cycle reconciles from the live state.
+        await this.caps.release(action.id);
+        log.warn({ actionId: action.id, jobKey: job.jobKey, err: err.message }, 'rescale outcome unknown');
+        return { actionId: action.id, status: 'deferred', detail: 'outcome-unknown' };
+      }
       if (err instanceof RescaleRefusedError) {
         log.warn({ actionId: action.id, jobKey: job.jobKey, reason: err.message }, 'rescale refused');
         return this.finish(action, 'skipped', `refused: ${err.message}`);

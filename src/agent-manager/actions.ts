@@ -83,6 +83,8 @@ export function wireActions(deps: {
   const verifyAfterMs = VERIFY_AFTER_STABILIZATIONS * config.actions.stabilization;
   const executor: Executor = {
     async execute(report, planned, job) {
+      const recent = await store.readJournal({ jobKey: job.jobKey, limit: 50 });
+      if (recent.some(e => e.status === 'executing')) await actions.reconcile(job, recent);
       await actions.execute(report, planned, job);
       if (report.state !== 'RUNNING') return;
       const now = clock.now();

@@ -9,6 +9,7 @@ import {
   httpStatusOf,
   nestedConfigKeys,
   OVERRIDES_KEY,
+  parseOverrides,
   parseResource,
   PLURAL,
   withTimeout,
@@ -18,6 +19,7 @@ import {
   assertSameGraph,
   ConflictError,
   liveFromJob,
+  OutcomeUnknownError,
   RescaleRefusedError,
   type LiveState,
   type RescaleBackend,
@@ -144,6 +146,8 @@ export class FlinkDeploymentBackend implements RescaleBackend {
       ...liveFromJob(d, k8sIncarnation(jobId, md.generation)),
       resourceVersion: md.resourceVersion,
     };
+    const requested = parseOverrides(res.object.spec.flinkConfiguration?.[OVERRIDES_KEY]);
+    if (requested !== undefined && Object.keys(requested).length > 0) live.requested = requested;
     // The operator rolled the last change back (the new spec did not become healthy): the
     // rescale failed even if the job runs again; verification then counts it as a failure.
     const st = res.object.status;
@@ -199,6 +203,9 @@ export class FlinkDeploymentBackend implements RescaleBackend {
       if (code === 409) throw new ConflictError(`${what}: ${describeK8sError(err)}`, { cause: err });
       if (code === 422 || code === 400 || code === 403)
         throw new RescaleRefusedError(`${what}: the API server refused the patch (${describeK8sError(err)})`);
+      // No status: the request may have reached the API server (reset, timeout): reconcile later.
+      if (code === undefined)
+        throw new OutcomeUnknownError(`patch ${what}: ${describeK8sError(err)}`, { cause: err });
       throw new Error(`patch ${what}: ${describeK8sError(err)}`, { cause: err });
     }
   }

@@ -9,6 +9,7 @@ import {
 import {
   assertSameGraph,
   ConflictError,
+  OutcomeUnknownError,
   liveFromJob,
   RescaleRefusedError,
   type LiveState,
@@ -22,14 +23,20 @@ export { RescaleRefusedError } from '../backend.js';
  * ≥ 1.18). Like the Kubernetes operator's in-place rescale, every vertex is listed, the upper
  * bound is the target and the lower bound is kept at or below it, so the scheduler may run below
  * the target while slots are short and catches up by itself when they appear. The live state is
- * the job's actual parallelism (`GET /jobs/:jobid`), never the requested bound.
+ * the job's actual parallelism (`GET /jobs/:jobid`), with the requested bounds beside it.
  */
 export class FlinkRescaleBackend implements RescaleBackend {
   constructor(private readonly clientFor: (job: JobRef) => FlinkRestClient) {}
 
   async readLive(job: JobRef): Promise<LiveState> {
-    const d = await this.clientFor(job).job(job.flinkJobId);
-    return liveFromJob(d, d.jid === job.flinkJobId ? job.incarnation : d.jid);
+    const client = this.clientFor(job);
+    const d = await client.job(job.flinkJobId);
+    const live = liveFromJob(d, d.jid === job.flinkJobId ? job.incarnation : d.jid);
+    const current = await getResourceRequirements(client, job.flinkJobId);
+    live.requested = Object.fromEntries(
+      Object.entries(current).map(([v, r]) => [v, r.parallelism.upperBound]),
+    );
+    return live;
   }
 
   /** `basis.resourceVersion` is a Kubernetes notion; the REST API has none (409 guards instead). */
@@ -47,6 +54,10 @@ export class FlinkRescaleBackend implements RescaleBackend {
       if (isFlinkRestError(err) && err.code === 'http' && err.status === 409) {
         throw new ConflictError('another resource-requirements update is running', { cause: err });
       }
+      if (isFlinkRestError(err) && (err.code === 'unreachable' || err.code === 'timeout'))
+        throw new OutcomeUnknownError(`no answer to the resource-requirements update: ${err.message}`, {
+          cause: err,
+        });
       if (isFlinkRestError(err) && err.code === 'http' && err.status === 400) {
         throw new RescaleRefusedError(
           `Flink refused the requirements: ${(err.details.errors ?? []).join('; ')}`,

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSilence, listSilences, pause } from '../../../src/agents/select/policies/fleet-state.js';
 import { MODE_ANNOTATION } from '../../../src/agents/select/policies/policy.js';
 import { ActionNotFoundError, ActionStateError, ApprovalExpiredError } from '../../../src/actions/errors.js';
+import { OutcomeUnknownError } from '../../../src/actions/backend.js';
 import { VirtualClock } from '../../../src/domain/index.js';
 import { FileStore } from '../../../src/state/file-store.js';
 import { boom, conflict, harness, jobRef } from './rails-fixtures.js';
@@ -97,6 +98,31 @@ describe('executor: the protocol in auto mode', () => {
     });
     expect(h.backend.writes).toHaveLength(1);
     expect((await h.journal(a.id)).map(e => e.status)).toEqual(['executing', 'executed']);
+  });
+
+  it('a write whose answer is lost stays executing; reconcile journals it executed from the requested bounds, without a replan', async () => {
+    const h = harness(AUTO);
+    const job = jobRef('orders');
+    h.backend.set(job, { v1: 2, v2: 2 });
+    const a = h.action(job, 2, 4);
+    // The request reached Flink (requirements updated, job not restarted yet); the answer was lost.
+    h.backend.failWith = () => {
+      h.backend.set(job, { v1: 2, v2: 2 }, { requested: { ...a.target } });
+      return new OutcomeUnknownError('socket hang up');
+    };
+    expect(await h.executor.executeAction(a, job)).toMatchObject({
+      status: 'deferred',
+      detail: 'outcome-unknown',
+    });
+    expect((await h.journal(a.id)).map(e => e.status)).toEqual(['executing']);
+    h.backend.failWith = undefined;
+    // The next cycle plans nothing (the planner sees no need); reconcile closes the open action.
+    await h.executor.reconcile(job, await h.store.readJournal({ jobKey: job.jobKey }));
+    expect((await h.journal(a.id)).map(e => [e.status, e.detail])).toEqual([
+      ['executing', expect.stringMatching(/^fence:/) as unknown],
+      ['executed', 'reconciled: target already requested'],
+    ]);
+    expect(h.backend.writes).toHaveLength(0);
   });
 
   it('killed after executing but before the write: the re-run writes once', async () => {
