@@ -65,6 +65,8 @@ export interface JobSafety {
 export interface ExecutorSettings extends CapSettings {
   approvalTtlMs: number;
   cooldownMs: number;
+  /** How long a vertex whose scale-up was ineffective is not scaled up again past it. */
+  ineffectiveBlockMs: number;
   circuitBreaker: CircuitBreakerSettings;
 }
 
@@ -79,6 +81,7 @@ export function executorSettings(config: Pick<Config, 'rails' | 'actions'>): Exe
     lockTtlMs: r.lockTtl,
     approvalTtlMs: config.actions.approvalTtl,
     cooldownMs: config.actions.cooldown,
+    ineffectiveBlockMs: config.actions.ineffectiveBlock,
     circuitBreaker: {
       window: r.circuitBreaker.window,
       maxFailures: r.circuitBreaker.maxFailures,
@@ -118,6 +121,24 @@ type Gate = { kind: 'go' } | { kind: 'skip'; detail: string } | { kind: 'approva
 export function sameParallelism(a: ParallelismMap, b: ParallelismMap): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every(k => a[k] === b[k]);
+}
+
+/** Gaining less than this share of the expected processing-rate gain makes a scale-up ineffective. */
+const MIN_EFFECTIVE_GAIN = 0.1;
+
+/** Scaled-up vertices whose observed true processing rate rose by less than a tenth of what was expected. */
+function ineffectiveVertices(
+  action: PlannedAction,
+  observed: Readonly<Record<string, number>>,
+): { vertex: string; before: number; after: number; observed: number }[] {
+  const out: { vertex: string; before: number; after: number; observed: number }[] = [];
+  for (const [vertex, e] of Object.entries(action.expectedRate ?? {})) {
+    const seen = observed[vertex];
+    if (seen === undefined || e.after <= e.before) continue;
+    if (seen - e.before < MIN_EFFECTIVE_GAIN * (e.after - e.before))
+      out.push({ vertex, before: e.before, after: e.after, observed: seen });
+  }
+  return out;
 }
 
 /** The job runs at the target, or the target is what was last asked for (a restart to it is under way). */
@@ -267,11 +288,19 @@ export class ActionExecutor implements Executor {
   }
 
   /**
-   * Step 6: compares the observed parallelism with the target of an executed action and
-   * journals `verified` or `ineffective`; the action stops counting as in flight. A failure of
-   * the job reported by the backend counts against the action in the circuit breaker.
+   * Step 6: compares the observed parallelism with the target of an executed action and, when
+   * the cycle's observed true processing rates are given, each scaled-up vertex's rate with what
+   * the action expected: a vertex that gained less than a tenth of the expected gain makes the
+   * action `ineffective`, and that vertex is not scaled up past this parallelism again for
+   * `ineffectiveBlockMs` (the planner reads the block). Journals `verified` or `ineffective`; the
+   * action stops counting as in flight. A failure of the job reported by the backend counts
+   * against the action in the circuit breaker.
    */
-  async verify(actionId: string, job?: JobRef): Promise<{ status: PlannedActionStatus; detail?: string }> {
+  async verify(
+    actionId: string,
+    job?: JobRef,
+    observedRate?: Readonly<Record<string, number>>,
+  ): Promise<{ status: PlannedActionStatus; detail?: string }> {
     const now = this.deps.clock.now();
     const entries = await this.deps.store.readJournal({ actionId });
     const verdict = entries.find(e => e.status === 'verified' || e.status === 'ineffective');
@@ -286,9 +315,25 @@ export class ActionExecutor implements Executor {
       (await readRecord(this.deps.store, RAIL_KIND, inFlightKey(actionId), InFlightRecordSchema, now))?.job;
     if (!target) throw new ActionStateError(actionId, 'no longer in flight', 'in flight (pass the job)');
     const live = await this.deps.backend.readLive(target);
-    const ok = sameParallelism(live.parallelism, action.target);
-    const detail = `observed ${describe(live.parallelism)}`;
+    const parallelismOk = sameParallelism(live.parallelism, action.target);
+    const slow = parallelismOk && observedRate ? ineffectiveVertices(action, observedRate) : [];
+    const ok = parallelismOk && slow.length === 0;
+    const detail =
+      slow.length === 0
+        ? `observed ${describe(live.parallelism)}`
+        : `processing rate did not follow: ${slow.map(s => `${s.vertex} expected ${Math.round(s.after)}/s, observed ${Math.round(s.observed)}/s (was ${Math.round(s.before)}/s)`).join('; ')}`;
     await this.journal(action, ok ? 'verified' : 'ineffective', detail);
+    if (slow.length > 0)
+      await this.deps.store.putRecord(
+        'scale-up-block',
+        target.jobKey,
+        {
+          actionId,
+          incarnation: action.incarnation,
+          vertices: Object.fromEntries(slow.map(s => [s.vertex, action.target[s.vertex] ?? 0])),
+        },
+        now + this.deps.settings.ineffectiveBlockMs,
+      );
     await this.caps.release(actionId);
     if (live.jobFailedSince !== undefined) await this.breaker.jobFailed(target, live.jobFailedSince, now);
     return { status: ok ? 'verified' : 'ineffective', detail };

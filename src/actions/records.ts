@@ -40,6 +40,7 @@ export const PlannedActionSchema = z.object({
     'expired',
   ]),
   origin: z.enum(['reactive', 'calendar', 'forecast']).optional(),
+  expectedRate: z.record(z.string(), z.object({ before: z.number(), after: z.number() })).optional(),
 }) satisfies z.ZodType<PlannedAction>;
 
 export { JobRefSchema } from '../domain/identity.js';

@@ -8,9 +8,19 @@ import type { RescaleBackend } from '../actions/backend.js';
 import type { CircuitOpenEvent } from '../actions/circuit-breaker.js';
 import { ControlError, type ActionControl } from '../api/controls.js';
 import type { Config } from '../config/schema.js';
-import type { Clock } from '../domain/index.js';
+import type { Clock, JobFacts } from '../domain/index.js';
 import type { Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
+
+/** The cycle's true processing rate per vertex (what verification compares with an action's expectation). */
+function observedRates(facts: JobFacts): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of facts.vertices) {
+    const r = v.facts['vertex.trueProcessingRate'];
+    if (typeof r === 'number' && Number.isFinite(r)) out[v.subject.id] = r;
+  }
+  return out;
+}
 
 /** Verification waits this many stabilization periods after the write (restart + settling). */
 const VERIFY_AFTER_STABILIZATIONS = 2;
@@ -82,7 +92,7 @@ export function wireActions(deps: {
   });
   const verifyAfterMs = VERIFY_AFTER_STABILIZATIONS * config.actions.stabilization;
   const executor: Executor = {
-    async execute(report, planned, job) {
+    async execute(report, planned, job, facts) {
       const recent = await store.readJournal({ jobKey: job.jobKey, limit: 50 });
       if (recent.some(e => e.status === 'executing')) await actions.reconcile(job, recent);
       await actions.execute(report, planned, job);
@@ -96,7 +106,7 @@ export function wireActions(deps: {
         if (e.status !== 'executed' || decided.has(e.actionId) || now - e.at < verifyAfterMs) continue;
         decided.add(e.actionId);
         await actions
-          .verify(e.actionId, job)
+          .verify(e.actionId, job, facts === undefined ? undefined : observedRates(facts))
           .catch((err: unknown) =>
             log.warn({ actionId: e.actionId, err: (err as Error).message }, 'verification failed'),
           );

@@ -38,7 +38,8 @@ export interface Planner {
 
 /** Changes the outside world (actions/): alerts, rescales. Never called on stale data. */
 export interface Executor {
-  execute(report: HealthReport, actions: readonly PlannedAction[], job: JobRef): Promise<void>;
+  /** `facts`: this cycle's facts when fresh (verification compares observed rates). */
+  execute(report: HealthReport, actions: readonly PlannedAction[], job: JobRef, facts?: JobFacts): Promise<void>;
 }
 
 /** The effective per-job policy the cycle needs. */
@@ -155,6 +156,7 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
 
   let report: HealthReport;
   let analysis: AnalyzeResult;
+  let cycleFacts: JobFacts | undefined;
   if (!fresh) {
     const lastObservedAt = snapshot?.observedAt ?? prev?.lastObservedAt;
     const recent = lastObservedAt !== undefined && now - lastObservedAt <= settings.staleAfterMs;
@@ -186,6 +188,7 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
       ...(settings.classify === undefined ? {} : { classify: settings.classify }),
     });
     await deps.detectStates.set(job.jobKey, d.state);
+    cycleFacts = d.facts;
     lap('detect');
     analysis = analyze({
       jobKey: job.jobKey,
@@ -229,7 +232,12 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
 
   if (deps.executor && report.dataState !== 'stale') {
     try {
-      await deps.executor.execute(report, report.dataState === 'ok' ? report.actions : [], job);
+      await deps.executor.execute(
+        report,
+        report.dataState === 'ok' ? report.actions : [],
+        job,
+        report.dataState === 'ok' ? cycleFacts : undefined,
+      );
     } catch (err) {
       deps.onError?.('execute', err, job);
     }

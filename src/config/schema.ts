@@ -279,6 +279,10 @@ export const ConfigSchema = z.strictObject({
       stabilization: duration('1m', 'Time after a restart before metrics are trusted again.'),
       scaleDownDelay: duration('1h', 'Scale-down needs the lower target to hold this long.'),
       approvalTtl: duration('15m', 'A planned action waiting for approval expires after this.'),
+      ineffectiveBlock: duration(
+        '6h',
+        'A vertex whose scale-up did not raise its processing rate (verified after the restart) is not scaled up past that parallelism for this long.',
+      ),
     })
     .prefault({}),
   autoscaler: z

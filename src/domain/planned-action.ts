@@ -42,6 +42,11 @@ export interface PlannedAction {
   status: PlannedActionStatus;
   /** Which planner made it (not part of the id); absent = reactive. */
   origin?: PlannedActionOrigin;
+  /**
+   * True processing rate (records/s at full busy) of each vertex it scales up, before and as
+   * expected after; verification compares what is observed then (not part of the id).
+   */
+  expectedRate?: Record<string, { before: number; after: number }>;
 }
 
 function canonical(map: ParallelismMap): string {

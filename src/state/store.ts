@@ -29,6 +29,7 @@ export const RECORD_KINDS = [
   'silence',
   'floor',
   'scale-down-timer',
+  'scale-up-block',
   'cluster-finding',
   'detect',
   'alert',

@@ -162,6 +162,37 @@ describe('executor: the protocol in auto mode', () => {
   });
 });
 
+describe('verify-after-action: expected vs observed processing rate', () => {
+  it('a scale-up whose processing rate did not follow is ineffective, and the vertex is blocked from scaling up again', async () => {
+    const h = harness(AUTO);
+    const job = jobRef('orders');
+    h.backend.set(job, { v1: 2, v2: 2 });
+    const a = h.action(job, 2, 4, { expectedRate: { v1: { before: 1000, after: 2000 } } });
+    await h.executor.executeAction(a, job);
+    // Parallelism 4 is live, but v1 processes 1050/s: 5 % of the expected gain (an external bottleneck).
+    expect(await h.executor.verify(a.id, job, { v1: 1050, v2: 900 })).toMatchObject({
+      status: 'ineffective',
+      detail: 'processing rate did not follow: v1 expected 2000/s, observed 1050/s (was 1000/s)',
+    });
+    const block = await h.store.getRecord('scale-up-block', job.jobKey, h.clock.now());
+    expect(block).toMatchObject({ actionId: a.id, vertices: { v1: 4 } });
+    // Blocked for actions.ineffectiveBlock (6h), then gone.
+    expect(
+      await h.store.getRecord('scale-up-block', job.jobKey, h.clock.now() + 6 * 3_600_000 + 1),
+    ).toBeUndefined();
+  });
+
+  it('a scale-up whose rate followed (even sub-linearly) is verified', async () => {
+    const h = harness(AUTO);
+    const job = jobRef('orders');
+    h.backend.set(job, { v1: 2, v2: 2 });
+    const a = h.action(job, 2, 4, { expectedRate: { v1: { before: 1000, after: 2000 } } });
+    await h.executor.executeAction(a, job);
+    expect(await h.executor.verify(a.id, job, { v1: 1600 })).toMatchObject({ status: 'verified' });
+    expect(await h.store.getRecord('scale-up-block', job.jobKey, h.clock.now())).toBeUndefined();
+  });
+});
+
 describe('rails: each one stops the write and says why in the journal', () => {
   it.each([
     { kind: 'fleet', scope: { kind: 'fleet' as const } },

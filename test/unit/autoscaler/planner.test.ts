@@ -122,6 +122,20 @@ describe('reactive planner', () => {
     expect(again?.id).toBe(action?.id);
   });
 
+  it('says what a scale-up should do to the processing rate, and respects a block after an ineffective one', async () => {
+    const store = new MemoryStore();
+    const planner = new ReactivePlanner(settings, store);
+    const [action] = await planner.plan(ctx(snapshot(100 * MIN, 1000, 2, 0.95)));
+    // TPR of map at p=2: 1000 / 0.95 ≈ 1053/s; at p=4 expected twice that.
+    expect(action?.expectedRate?.map?.before).toBeCloseTo(1052.6, 0);
+    expect(action?.expectedRate?.map?.after).toBeCloseTo(2105.3, 0);
+    expect(action?.expectedRate?.src).toBeUndefined();
+    // Verification found the last scale-up of map to 2 ineffective: not past 2 again.
+    await store.putRecord('scale-up-block', job.jobKey, { actionId: 'x', vertices: { map: 2 } });
+    expect(await planner.plan(ctx(snapshot(101 * MIN, 1000, 2, 0.95)))).toEqual([]);
+    expect(planner.lastSkip.get(job.jobKey)).toBe('ineffective-scale-up');
+  });
+
   it('leaves a job inside the utilization band alone', async () => {
     const planner = new ReactivePlanner(settings, new MemoryStore());
     expect(await planner.plan(ctx(snapshot(100 * MIN, 1000, 4, 0.6)))).toEqual([]);

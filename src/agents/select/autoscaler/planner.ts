@@ -64,7 +64,8 @@ export type PlanSkip =
   | 'missing-data'
   | 'within-band'
   | 'scale-down-delay'
-  | 'held-by-floor';
+  | 'held-by-floor'
+  | 'ineffective-scale-up';
 
 const num = (facts: FactMap, name: string): number | undefined => {
   const v = facts[name];
@@ -153,6 +154,7 @@ export class ReactivePlanner implements Planner {
     const why = raise
       ? `calendar ${floor.windows.map(w => w.id).join(', ')}: ${floor.windows[0]?.phase === 'lead' ? `pre-scale before the peak at ${new Date(floor.windows[0].start).toISOString()}` : 'floor'}: ${moves.join(', ')}${floor.capacityNote}`
       : `${direction === 'up' ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization)`;
+    const expectedRate = expectedRates(facts, basis, target);
     this.lastSkip.delete(job.jobKey);
     return [
       {
@@ -165,6 +167,7 @@ export class ReactivePlanner implements Planner {
         expiresAt: now + s.approvalTtlMs,
         status: 'planned',
         origin: raise ? 'calendar' : 'reactive',
+        ...(expectedRate === undefined ? {} : { expectedRate }),
       },
     ];
   }
@@ -221,6 +224,15 @@ export class ReactivePlanner implements Planner {
     let target = Object.fromEntries(Object.entries(bounded).map(([id, p]) => [id, pick(p, basis[id] ?? p)]));
     if (Object.keys(target).every(id => target[id] === basis[id])) return 'within-band';
     if (needsUp) {
+      // A vertex whose last scale-up did not raise its processing rate is not scaled up past it again.
+      const block = await this.store.getRecord<{ vertices?: Record<string, number> }>(
+        'scale-up-block',
+        job.jobKey,
+        now,
+      );
+      for (const [id, cap] of Object.entries(block?.vertices ?? {}))
+        if (target[id] !== undefined) target[id] = Math.max(basis[id] ?? 0, Math.min(target[id] ?? cap, cap));
+      if (Object.keys(target).every(id => target[id] === basis[id])) return 'ineffective-scale-up';
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
       return { direction: 'up', target };
     }
@@ -314,6 +326,27 @@ interface RestartTimes {
 /** Restart times kept per job; the slowest of them sets `lead: auto`. */
 const RESTART_SAMPLES = 3;
 const DAY = 86_400_000;
+
+/**
+ * What a scale-up should do to each grown vertex's true processing rate: grow with the
+ * parallelism (the operator's linear assumption; verification allows for far less).
+ */
+function expectedRates(
+  facts: PlanContext['facts'],
+  basis: Readonly<Record<string, number>>,
+  target: Readonly<Record<string, number>>,
+): Record<string, { before: number; after: number }> | undefined {
+  const out: Record<string, { before: number; after: number }> = {};
+  for (const v of facts.vertices) {
+    const id = v.subject.id;
+    const from = basis[id];
+    const to = target[id];
+    const tpr = num(v.facts, 'vertex.trueProcessingRate');
+    if (from === undefined || to === undefined || to <= from || tpr === undefined) continue;
+    out[id] = { before: tpr, after: (tpr * to) / from };
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
 
 function blocks(f: Finding): boolean {
   return f.state === 'firing' && (f.action.kind === 'block-scaling' || BLOCKING_CATEGORIES.has(f.category));
