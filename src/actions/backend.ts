@@ -18,6 +18,11 @@ export interface LiveState {
   requested?: Record<string, number>;
   /** Kubernetes resourceVersion of the resource, re-read just now. */
   resourceVersion?: string;
+  /**
+   * False while the change last written is not acted on yet (a FlinkDeployment whose operator
+   * has not observed its generation): verification waits. Absent = settled.
+   */
+  settled?: boolean;
   /** When the job failed, if it is failed now (epoch ms). */
   jobFailedSince?: number;
 }

@@ -315,6 +315,8 @@ export class ActionExecutor implements Executor {
       (await readRecord(this.deps.store, RAIL_KIND, inFlightKey(actionId), InFlightRecordSchema, now))?.job;
     if (!target) throw new ActionStateError(actionId, 'no longer in flight', 'in flight (pass the job)');
     const live = await this.deps.backend.readLive(target);
+    // Not acted on yet (the operator has not observed the patch): no verdict, ask again next cycle.
+    if (live.settled === false) return { status: 'executed', detail: 'not settled yet' };
     const parallelismOk = sameParallelism(live.parallelism, action.target);
     const slow = parallelismOk && observedRate ? ineffectiveVertices(action, observedRate) : [];
     const ok = parallelismOk && slow.length === 0;

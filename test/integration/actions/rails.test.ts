@@ -182,6 +182,20 @@ describe('verify-after-action: expected vs observed processing rate', () => {
     ).toBeUndefined();
   });
 
+  it('no verdict while the backend says the write is not acted on yet (operator has not observed it)', async () => {
+    const h = harness(AUTO);
+    const job = jobRef('orders');
+    h.backend.set(job, { v1: 2, v2: 2 });
+    const a = h.action(job, 2, 4);
+    h.backend.ignoreWrites = true;
+    await h.executor.executeAction(a, job);
+    h.backend.set(job, { v1: 2, v2: 2 }, { settled: false });
+    expect(await h.executor.verify(a.id, job)).toEqual({ status: 'executed', detail: 'not settled yet' });
+    expect((await h.journal(a.id)).map(e => e.status)).toEqual(['executing', 'executed']);
+    h.backend.set(job, { v1: 4, v2: 2 });
+    expect(await h.executor.verify(a.id, job)).toMatchObject({ status: 'verified' });
+  });
+
   it('a scale-up whose rate followed (even sub-linearly) is verified', async () => {
     const h = harness(AUTO);
     const job = jobRef('orders');

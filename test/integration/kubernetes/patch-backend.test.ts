@@ -129,6 +129,19 @@ describe('FlinkDeployment patch backend (real client-node → local API server; 
     expect(verified.incarnation).toBe(`${simJobId}@2`);
   });
 
+  it('until the operator observes the patched generation the live state is not settled, and shows the requested overrides', async () => {
+    const job = deploy();
+    const live = await backend.readLive(job);
+    expect(live.settled).toBeUndefined();
+    const target = targetOf([4, 8, 4]);
+    await backend.write(job, target, { resourceVersion: live.resourceVersion ?? '' });
+    const pending = await backend.readLive(job);
+    expect(pending.settled).toBe(false);
+    expect(pending.requested).toEqual(target);
+    server.setStatus('FlinkDeployment', 'flink', 'orders', { observedGeneration: 2 });
+    expect((await backend.readLive(job)).settled).toBeUndefined();
+  });
+
   it('turns a stale resourceVersion and a 409 from the API server into ConflictError; never re-sends', async () => {
     const job = deploy();
     const live = await backend.readLive(job);
