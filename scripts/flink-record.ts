@@ -9,17 +9,16 @@
  * Run through the wrapper: scripts/flink-local [--version V] record [--baseline 120] [--after 120]
  *   [--interval 5] [--out test/fixtures/flink-V/recording.json]
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { JobRef } from '../src/domain/identity.js';
 import { FlinkRestClient } from '../src/sources/flink-rest/client.js';
-import { collectSnapshot } from '../src/sources/flink-rest/snapshot.js';
-import { httpDispatcher, type Dispatcher } from '../src/sources/flink-rest/transport.js';
+import { httpDispatcher } from '../src/sources/flink-rest/transport.js';
 import {
+  ExchangeRecorder,
   RECORDING_FORMAT,
-  templateOf,
+  sampleRound,
+  timelinePoint,
   type Recording,
   type RecordedExchange,
   type TimelinePoint,
@@ -57,73 +56,26 @@ for (const mode of MODES) {
 }
 
 const started = Date.now();
-const bodies = new Map<string, unknown>();
-const exchanges: RecordedExchange[] = [];
 const http = httpDispatcher();
-
-function keep(text: string): string | undefined {
-  if (text === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  const key = createHash('sha1').update(text).digest('hex').slice(0, 12);
-  if (!bodies.has(key)) bodies.set(key, parsed);
-  return key;
-}
-
-/** The real transport, keeping every exchange. */
-const recording: Dispatcher = async req => {
-  const res = await http(req);
-  const path = req.url.slice(baseUrl.length);
-  const ex: RecordedExchange = {
-    t: Date.now() - started,
-    method: req.method,
-    path,
-    template: templateOf(path),
-    status: res.status,
-  };
-  const body = keep(res.text);
-  if (body !== undefined) ex.body = body;
-  if (req.body !== undefined) ex.requestBody = JSON.parse(req.body) as unknown;
-  exchanges.push(ex);
-  return res;
-};
+const recorder = new ExchangeRecorder(http, baseUrl, () => Date.now() - started);
+const recording = recorder.dispatch;
+const exchanges = recorder.exchanges;
+const bodies = recorder.bodies;
 
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
-function refOf(mode: string, jid: string): JobRef {
-  return {
-    jobKey: `rest:local/autopilot-${mode}`,
-    incarnation: jid,
-    origin: 'rest',
-    cluster: 'local',
-    name: `autopilot-${mode}`,
-    flinkJobId: jid,
-    restUrl: baseUrl,
-    labels: {},
-  };
-}
-
-/** A fresh client per round (no cross-round caches): every round asks every endpoint. */
 async function round(modes: readonly string[]): Promise<void> {
-  const client = new FlinkRestClient({ baseUrl, dispatcher: recording, clusterCacheMs: 0, retries: 0 });
-  await client.jobsOverview().catch(() => undefined);
-  await Promise.all(
-    modes.map(async mode => {
-      const jid = jobIds[mode] ?? '';
-      await collectSnapshot(client, refOf(mode, jid), Date.now()).catch(() => undefined);
-      await client.getResourceRequirements(jid).catch(() => undefined);
-    }),
+  await sampleRound(
+    baseUrl,
+    recording,
+    modes.map(m => ({ name: `autopilot-${m}`, jobId: jobIds[m] ?? '' })),
+    Date.now(),
   );
 }
 
 interface JobWire {
   state: string;
   vertices: { id: string; name: string; parallelism: number; status: string }[];
-  timestamps?: Record<string, number>;
 }
 
 async function getJson<T>(path: string): Promise<T> {
@@ -132,29 +84,8 @@ async function getJson<T>(path: string): Promise<T> {
   return JSON.parse(res.text) as T;
 }
 
-async function timelinePoint(jid: string, vertexId: string): Promise<TimelinePoint> {
-  const t = Date.now() - started;
-  try {
-    const job = await getJson<JobWire>(`/jobs/${jid}`);
-    const point: TimelinePoint = {
-      t,
-      state: job.state,
-      parallelism: Object.fromEntries(job.vertices.map(v => [v.id, v.parallelism])),
-      vertexStatus: Object.fromEntries(job.vertices.map(v => [v.id, v.status])),
-    };
-    if (job.timestamps?.RUNNING !== undefined) point.runningSince = job.timestamps.RUNNING - started;
-    const rows = await getJson<{ id: string; avg?: number }[]>(
-      `/jobs/${jid}/vertices/${vertexId}/subtasks/metrics?get=busyTimeMsPerSecond,numRecordsInPerSecond&agg=avg,sum`,
-    ).catch(() => []);
-    for (const r of rows) {
-      if (r.id === 'busyTimeMsPerSecond' && r.avg !== undefined) point.busyAvg = r.avg;
-      if (r.id === 'numRecordsInPerSecond' && 'sum' in r) point.inRateSum = (r as { sum: number }).sum;
-    }
-    return point;
-  } catch (err) {
-    return { t, state: 'UNREADABLE', error: err instanceof Error ? err.message : String(err) };
-  }
-}
+const point = (jid: string, vid: string): Promise<TimelinePoint> =>
+  timelinePoint(baseUrl, http, jid, vid, Date.now() - started, started);
 
 async function main(): Promise<void> {
   const cpu = jobIds.cpu ?? '';
@@ -199,7 +130,7 @@ async function main(): Promise<void> {
   );
   const timeline: TimelinePoint[] = [];
   for (let i = 0; i < 5; i++) {
-    timeline.push(await timelinePoint(cpu, work.id));
+    timeline.push(await point(cpu, work.id));
     await sleep(1000);
   }
   const putAt = Date.now() - started;
@@ -213,7 +144,7 @@ async function main(): Promise<void> {
   let nextRound = Date.now();
   while (Date.now() < end) {
     const t0 = Date.now();
-    timeline.push(await timelinePoint(cpu, work.id));
+    timeline.push(await point(cpu, work.id));
     if (Date.now() >= nextRound) {
       nextRound += intervalMs;
       await round(['cpu']);
