@@ -98,6 +98,10 @@ export function wireActions(deps: {
       await actions.execute(report, planned, job);
       if (report.state !== 'RUNNING') return;
       const now = clock.now();
+      // Rates right after the restart are not the vertex's capacity yet (gauges start at full
+      // busy, the backlog drains): verification waits until the job has run for the stabilization time.
+      const uptime = facts?.job.facts['job.uptime'];
+      if (typeof uptime === 'number' && uptime * 1000 < config.actions.stabilization) return;
       const journal = await store.readJournal({ jobKey: job.jobKey, limit: 50 });
       const decided = new Set(
         journal.filter(e => e.status === 'verified' || e.status === 'ineffective').map(e => e.actionId),

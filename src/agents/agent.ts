@@ -39,7 +39,12 @@ export interface Planner {
 /** Changes the outside world (actions/): alerts, rescales. Never called on stale data. */
 export interface Executor {
   /** `facts`: this cycle's facts when fresh (verification compares observed rates). */
-  execute(report: HealthReport, actions: readonly PlannedAction[], job: JobRef, facts?: JobFacts): Promise<void>;
+  execute(
+    report: HealthReport,
+    actions: readonly PlannedAction[],
+    job: JobRef,
+    facts?: JobFacts,
+  ): Promise<void>;
 }
 
 /** The effective per-job policy the cycle needs. */

@@ -53,6 +53,9 @@ const GIB = 1024 ** 3;
 const METASPACE_MAX = 256 * 1024 ** 2;
 const DIRECT_MAX = 512 * 1024 ** 2;
 
+/** jobmanager.adaptive-scheduler.scaling-interval.min (1.x) / executing.cooldown-after-rescaling (2.x). */
+const SCALING_INTERVAL_MIN_MS = 30_000;
+
 export const TM_LIMITS = { metaspaceMax: METASPACE_MAX, directMax: DIRECT_MAX };
 
 /**
@@ -127,7 +130,9 @@ export class ClusterModel {
       tm.resourceId = this.resourceIdOf(tm);
       return tm;
     });
-    this.jobs = scenario.jobs.map(j => new JobModel(j, scenario.seed, origin));
+    this.jobs = scenario.jobs.map(
+      j => new JobModel(j, scenario.seed, origin, this.features.checkpointOnRestart),
+    );
     this.faultsByJob = new Map(
       this.jobs.map(j => [j, scenario.faults.filter(f => f.job === undefined || f.job === j.spec.name)]),
     );
@@ -213,8 +218,8 @@ export class ClusterModel {
   private tickJob(job: JobModel, env: StepEnv): void {
     const { now } = env;
     const faults = this.faultsOf(job);
-    if (job.status === 'RESTARTING' && now >= job.restartUntil) this.tryStart(job, now);
-    else if (job.status === 'CREATED') this.tryStart(job, now);
+    if ((job.status === 'RESTARTING' || job.status === 'CREATED') && now >= job.restartUntil)
+      this.tryStart(job, now);
     if (job.status !== 'RUNNING') {
       job.accumulateWhileDown(env, faults);
       return;
@@ -283,7 +288,7 @@ export class ClusterModel {
     const current = job.slots.length;
     const pending = job.pendingSince();
     if (pending !== undefined) {
-      if (now - pending < stabilization) return false;
+      if (!this.requirementsDue(job, pending, now)) return false;
       job.clearPending();
       const changes = job.vertices.some(v => Math.min(v.upperBound, target) !== v.parallelism);
       this.resourcesSince.delete(job);
@@ -295,7 +300,7 @@ export class ClusterModel {
       }
       this.rescaleTrigger.set(job, 'UPDATE_REQUIREMENT');
       job.numRescales++;
-      job.stop(now, this.scenario.cluster.restartDowntime);
+      job.stopForRescale(now, this.scenario.cluster.restartDowntime);
       return true;
     }
     if (target > current && job.vertices.some(v => v.parallelism < v.upperBound)) {
@@ -306,11 +311,27 @@ export class ClusterModel {
       this.newRescale(job, 'NEW_RESOURCE_AVAILABLE', now, target);
       this.rescaleTrigger.set(job, 'NEW_RESOURCE_AVAILABLE');
       job.numRescales++;
-      job.stop(now, this.scenario.cluster.restartDowntime);
+      job.stopForRescale(now, this.scenario.cluster.restartDowntime);
       return true;
     }
     this.resourcesSince.delete(job);
     return false;
+  }
+
+  /**
+   * Whether updated requirements take effect now, in the Executing state. Not after the
+   * stabilization timeout (that is for resources arriving): 1.x restarts at once, once the job has
+   * run for jobmanager.adaptive-scheduler.scaling-interval.min since its last (re)start; 2.x also
+   * waits for the next checkpoint completed after the update, or rescale-trigger.max-delay
+   * (3 checkpoint intervals by default) without one. Verified against real 1.20.3 and 2.3.0
+   * (test/integration/sim/recordings.test.ts).
+   */
+  private requirementsDue(job: JobModel, pending: number, now: number): boolean {
+    if (now - job.runningSince < SCALING_INTERVAL_MIN_MS) return false;
+    if (!this.features.rescaleOnCheckpoint) return true;
+    const completed = job.checkpoints.latestCompleted;
+    if (completed !== undefined && completed.latestAckTimestamp >= pending) return true;
+    return now - pending >= 3 * job.spec.checkpoint.interval;
   }
 
   private newRescale(

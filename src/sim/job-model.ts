@@ -95,9 +95,9 @@ export interface StepOutcome {
 function newSubtask(tm: number): SubtaskState {
   return {
     tm,
-    busy: new MovingAverage(),
-    backPressured: new MovingAverage(),
-    idle: new MovingAverage(),
+    busy: new MovingAverage(false, 1000),
+    backPressured: new MovingAverage(false),
+    idle: new MovingAverage(false),
     inRate: new MovingAverage(),
     outRate: new MovingAverage(),
     opInRate: new MovingAverage(),
@@ -149,6 +149,7 @@ export class JobModel {
     readonly spec: JobSpec,
     readonly seed: number,
     now: number,
+    checkpointOnRestart = false,
   ) {
     this.id = hexId(seed, 'job', spec.name);
     this.startTime = now;
@@ -175,7 +176,7 @@ export class JobModel {
     for (const v of this.vertices) for (const u of v.inputs) this.vertices[u]?.outputs.push(v.index);
     this.ancestorSets = ancestors(this.vertices);
     this.backlog = this.vertices.map(() => 0);
-    this.checkpoints = new CheckpointTracker(spec.checkpoint);
+    this.checkpoints = new CheckpointTracker(spec.checkpoint, checkpointOnRestart);
   }
 
   /** Slots the job needs at the given parallelism (one slot-sharing group). */
@@ -228,6 +229,15 @@ export class JobModel {
     this.setStatus('RESTARTING', now);
   }
 
+  /**
+   * A rescale by the adaptive scheduler: the tasks are cancelled and the job is CREATED (not
+   * RESTARTING) until it runs again: both 1.20.3 and 2.3.0 go RUNNING → CREATED → RUNNING.
+   */
+  stopForRescale(now: number, downtimeMs: number): void {
+    this.stop(now, downtimeMs);
+    this.setStatus('CREATED', now);
+  }
+
   /** Waiting for slots (adaptive scheduler's WaitingForResources reports CREATED). */
   waitForResources(now: number): void {
     if (this.status !== 'CREATED') this.setStatus('CREATED', now);
@@ -251,7 +261,7 @@ export class JobModel {
     if (this.exceptions.length > EXCEPTION_HISTORY_SIZE) this.exceptions.length = EXCEPTION_HISTORY_SIZE;
   }
 
-  /** Sets new bounds (validated by the caller); they take effect after stabilization. */
+  /** Sets new bounds (validated by the caller); the cluster decides when they take effect. */
   setRequirements(now: number, bounds: ReadonlyMap<number, { lower: number; upper: number }>): void {
     for (const [i, b] of bounds) {
       const v = this.vertices[i];
@@ -263,7 +273,7 @@ export class JobModel {
     this.requirementsVersion++;
   }
 
-  /** A requirement update waiting for the stabilization timeout, if any. */
+  /** When the requirement update still waiting to take effect was made, if any. */
   pendingSince(): number | undefined {
     return this.pendingRequirementsAt;
   }
@@ -361,7 +371,8 @@ export class JobModel {
             ? 0
             : rateAt(v.spec.profile, `${this.id}/${v.id}`, elapsed, now) * inputFactor;
         arriving[v.index] = r;
-        const available = unreachable.has(v.index) ? 0 : r + (this.backlog[v.index] ?? 0);
+        const queued = v.spec.backlog ? (this.backlog[v.index] ?? 0) : 0;
+        const available = unreachable.has(v.index) ? 0 : r + queued;
         emitWanted[v.index] = w.map((wi, i) => Math.min(caps[v.index]?.[i] ?? 0, available * wi));
         offeredIn[v.index] = 0;
         offeredOut[v.index] = (emitWanted[v.index] ?? []).reduce((a, b) => a + b, 0) * v.spec.selectivity;
@@ -437,7 +448,7 @@ export class JobModel {
       });
       if (v.isSource) {
         const arrived = arriving[v.index] ?? 0;
-        const backlog = Math.max(0, (this.backlog[v.index] ?? 0) + arrived - emitted);
+        const backlog = v.spec.backlog ? Math.max(0, (this.backlog[v.index] ?? 0) + arrived - emitted) : 0;
         this.backlog[v.index] = backlog;
         v.subtasks.forEach((s, i) => {
           const wi = w[i] ?? 0;

@@ -88,7 +88,7 @@ function subtaskMetrics(v: VertexState, s: SubtaskState, now: number, cpStartDel
   m.set(`${op}.numRecordsOutPerSecond`, s.outRate.value());
   m.set(`${op}.currentOutputWatermark`, finiteWatermark(s.watermark));
   if (v.isSource) {
-    m.set(`${op}.pendingRecords`, Math.round(s.pending));
+    if (v.spec.backlog) m.set(`${op}.pendingRecords`, Math.round(s.pending));
     m.set(`${op}.currentEmitEventTimeLag`, Math.round(s.emitLagMs));
     m.set(`${op}.sourceIdleTime`, s.watermark === Number.POSITIVE_INFINITY ? now : 0);
   }

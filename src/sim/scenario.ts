@@ -66,6 +66,13 @@ export const vertexSchema = z
     profile: profileSchema.optional(),
     /** Sources only: partitions (splits) of the external topic; subtasks beyond it idle. */
     partitions: z.number().int().positive().optional(),
+    /**
+     * Sources only: records that arrive faster than the job reads them wait in the external
+     * system (a Kafka topic: backlog, pendingRecords, catch-up). false = a rate-limited generator
+     * (DataGeneratorSource): it just emits less while back-pressured, queues nothing and reports no
+     * pendingRecords, as the recorded canned jobs do.
+     */
+    backlog: z.boolean().default(true),
   })
   .strict();
 export type VertexSpec = z.infer<typeof vertexSchema>;

@@ -17,8 +17,24 @@ export interface VersionFeatures {
   legacyExceptionFields: boolean;
   /** `job-type` and `slotSharingGroupId` in job details. */
   jobTypeField: boolean;
-  /** `stream-graph` and `pending-operators` (2.0). */
+  /** `pending-operators` in job details (2.0). */
+  pendingOperators: boolean;
+  /**
+   * `stream-graph` in job details (2.0–2.2; real 2.3.0 sends none for a streaming job: recording).
+   */
   streamGraph: boolean;
+  /** `application-id` in job details (2.3.0 recording: the job id of a session job). */
+  applicationId: boolean;
+  /** Deprecated `host` of each subtask in vertex details (1.20.3 recording has it, 2.3.0 not). */
+  subtaskHost: boolean;
+  /**
+   * Adaptive scheduler applies new resource requirements at the next completed checkpoint
+   * (FLIP-461, 2.0); 1.x restarts with them at once (recordings: 0.4 s after the PUT in 1.20.3,
+   * 9 s later, right after a checkpoint, in 2.3.0).
+   */
+  rescaleOnCheckpoint: boolean;
+  /** Checkpoint triggered right after a restart when an interval has passed (2.x; see checkpoints.ts). */
+  checkpointOnRestart: boolean;
   /** `schedulerType`, `jobType` in overviews and `/jobs/:jobid/rescales/*` (2.3). */
   rescalesApi: boolean;
   /** `fullRestarts` job metric (removed in 2.0). */
@@ -49,7 +65,12 @@ export function featuresOf(version: SimFlinkVersion): VersionFeatures {
     gcAllMetrics: n >= 119,
     legacyExceptionFields: major < 2,
     jobTypeField: n >= 120,
-    streamGraph: major >= 2,
+    pendingOperators: major >= 2,
+    streamGraph: major >= 2 && n < 203,
+    applicationId: n >= 203,
+    subtaskHost: major < 2,
+    rescaleOnCheckpoint: major >= 2,
+    checkpointOnRestart: major >= 2,
     rescalesApi: n >= 203,
     fullRestartsMetric: major < 2,
     numRescalesMetric: major >= 2,

@@ -148,7 +148,8 @@ export class FlinkDeploymentBackend implements RescaleBackend {
     };
     // The operator has not reconciled the latest spec yet: what runs is not the answer to it.
     const observed = res.object.status?.observedGeneration;
-    if (observed !== undefined && md.generation !== undefined && observed < md.generation) live.settled = false;
+    if (observed !== undefined && md.generation !== undefined && observed < md.generation)
+      live.settled = false;
     const requested = parseOverrides(res.object.spec.flinkConfiguration?.[OVERRIDES_KEY]);
     if (requested !== undefined && Object.keys(requested).length > 0) live.requested = requested;
     // The operator rolled the last change back (the new spec did not become healthy): the

@@ -39,7 +39,12 @@ export class FlinkRescaleBackend implements RescaleBackend {
     return live;
   }
 
-  /** `basis.resourceVersion` is a Kubernetes notion; the REST API has none (409 guards instead). */
+  /**
+   * `basis.resourceVersion` is a Kubernetes notion; the REST API has none. Real Flink answers 200
+   * to a PUT while another update is pending or the job restarts (1.20.3, 2.3.0 recordings), so
+   * concurrent writes are kept apart by the executor's per-job mutex; a 409, should one come, is
+   * still reported as a conflict.
+   */
   async write(
     job: JobRef,
     target: Record<string, number>,

@@ -56,8 +56,8 @@ function taskManagerInfo(ctx: SurfaceContext, tm: TaskManagerState): Record<stri
       managedMemory: 512 * MIB,
     },
     memoryConfiguration: memoryConfiguration(heap),
-    blocked: false,
   };
+  // `blocked` is only sent for a blocked TaskManager (NON_DEFAULT); the simulator blocks none.
   if (ctx.cluster.features.rescalesApi) info.assignedTasks = used * ctx.cluster.jobs.length;
   return info;
 }
@@ -122,8 +122,7 @@ export function registerClusterRoutes(router: Router, ctx: SurfaceContext): void
       taskmanagers: cluster.taskManagers.filter(t => t.alive).length,
       'slots-total': total,
       'slots-available': Math.max(0, total - cluster.slotsUsed()),
-      'slots-free-and-blocked': 0,
-      'taskmanagers-blocked': 0,
+      // `taskmanagers-blocked` / `slots-free-and-blocked` are left out while 0, as Flink does.
       'jobs-running': cluster.jobs.length,
       'jobs-finished': 0,
       'jobs-cancelled': 0,

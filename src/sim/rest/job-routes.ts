@@ -122,10 +122,9 @@ function jobDetails(ctx: SurfaceContext, job: JobModel): Record<string, unknown>
     plan: planOf(job),
   };
   if (f.jobTypeField) body['job-type'] = 'STREAMING';
-  if (f.streamGraph) {
-    body['stream-graph'] = { nodes: [] };
-    body['pending-operators'] = 0;
-  }
+  if (f.streamGraph) body['stream-graph'] = { nodes: [] };
+  if (f.pendingOperators) body['pending-operators'] = 0;
+  if (f.applicationId) body['application-id'] = job.id;
   if (f.rescalesApi) body.schedulerType = job.spec.scheduler === 'adaptive' ? 'Adaptive' : 'Default';
   return body;
 }
@@ -146,7 +145,7 @@ function jobOverview(ctx: SurfaceContext, job: JobModel): Record<string, unknown
       ...Object.fromEntries(EXECUTION_STATES.map(s => [s.toLowerCase(), s === vertexState(job) ? total : 0])),
     },
   };
-  if (f.streamGraph) body['pending-operators'] = 0;
+  if (f.pendingOperators) body['pending-operators'] = 0;
   if (f.rescalesApi) {
     body.jobType = 'STREAMING';
     body.schedulerType = job.spec.scheduler === 'adaptive' ? 'Adaptive' : 'Default';
@@ -157,6 +156,9 @@ function jobOverview(ctx: SurfaceContext, job: JobModel): Record<string, unknown
 function exceptions(ctx: SurfaceContext, job: JobModel, query: URLSearchParams): Record<string, unknown> {
   const max = Number(query.get('maxExceptions') ?? '20');
   const limit = Number.isInteger(max) && max >= 0 ? max : 20;
+  // The adaptive scheduler records failures without the failing task or its location, and leaves
+  // the deprecated root-exception/timestamp null (1.20.3 and 2.3.0 recordings).
+  const adaptive = job.spec.scheduler === 'adaptive';
   const entries = job.exceptions.slice(0, limit).map(e => {
     const entry: Record<string, unknown> = {
       exceptionName: e.exceptionName,
@@ -165,6 +167,7 @@ function exceptions(ctx: SurfaceContext, job: JobModel, query: URLSearchParams):
       failureLabels: {},
       concurrentExceptions: [],
     };
+    if (adaptive) return entry;
     if (e.taskName !== '') entry.taskName = e.taskName;
     if (e.taskManagerId !== '') {
       entry.taskManagerId = e.taskManagerId;
@@ -177,11 +180,9 @@ function exceptions(ctx: SurfaceContext, job: JobModel, query: URLSearchParams):
     exceptionHistory: { entries, truncated: job.exceptions.length > limit },
   };
   if (ctx.cluster.features.legacyExceptionFields) {
-    const latest = job.exceptions[0];
-    if (latest !== undefined) {
-      body['root-exception'] = latest.stacktrace;
-      body.timestamp = latest.timestamp;
-    }
+    const latest = adaptive ? undefined : job.exceptions[0];
+    body['root-exception'] = latest === undefined ? null : latest.stacktrace;
+    body.timestamp = latest === undefined ? null : latest.timestamp;
     body['all-exceptions'] = [];
     body.truncated = false;
   }
@@ -356,8 +357,8 @@ function putRequirements(ctx: SurfaceContext, job: JobModel, text: string): SimR
       500,
       'java.lang.UnsupportedOperationException: The scheduler does not support updating the job resource requirements.',
     );
-  if (job.pendingSince() !== undefined || job.status === 'RESTARTING')
-    return errors(409, `Another update to the job [${job.id}] resource requirements is in progress.`);
+  // Real Flink accepts an update while another is pending or the job restarts (200 in both
+  // recordings, PUT during RESTARTING): the newest requirements win.
   job.setRequirements(ctx.now(), bounds);
   return json({});
 }

@@ -29,6 +29,34 @@ function num(m: MetricMap, id: string): number {
   return typeof v === 'number' ? v : 0;
 }
 
+/**
+ * Flink's AggregatedTaskDetailsInfo: per field, min/max/avg/sum and percentiles over the subtasks
+ * (booleans such as `read-bytes-complete` are not aggregated).
+ */
+function statsOver(rows: readonly Record<string, unknown>[]): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  const keys = [...new Set(rows.flatMap(r => Object.keys(r)))];
+  for (const k of keys) {
+    const values = rows.map(r => r[k]).filter((x): x is number => typeof x === 'number');
+    if (values.length === 0) continue;
+    const sorted = [...values].sort((a, b) => a - b);
+    const pct = (p: number): number =>
+      sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+    const sum = values.reduce((a, b) => a + b, 0);
+    out[k] = {
+      min: sorted[0] ?? 0,
+      max: sorted[sorted.length - 1] ?? 0,
+      avg: Math.round(sum / values.length),
+      sum,
+      median: pct(0.5),
+      p25: pct(0.25),
+      p75: pct(0.75),
+      p95: pct(0.95),
+    };
+  }
+  return out;
+}
+
 export function registerMetricRoutes(router: Router, ctx: SurfaceContext): void {
   const { cluster } = ctx;
   router.add('GET', '/jobs/metrics', req => {
@@ -46,47 +74,57 @@ export function registerMetricRoutes(router: Router, ctx: SurfaceContext): void 
   router.add('GET', '/jobs/:jobid/vertices/:vertexid', (_r, p) =>
     withVertex(ctx, p.jobid, p.vertexid, (job, v, subtasks) => {
       const now = ctx.now();
+      const infos = v.subtasks.map((s, i) => {
+        const tm = cluster.taskManagers[s.tm];
+        const m = subtasks[i];
+        const info: Record<string, unknown> = {
+          subtask: i,
+          status: 'RUNNING',
+          attempt: job.attempt - 1,
+        };
+        // Deprecated duplicates real Flink still sends: `host` (1.x only) and `start_time`.
+        if (cluster.features.subtaskHost) info.host = tm?.host ?? '';
+        return {
+          ...info,
+          endpoint: tm === undefined ? '' : `${tm.host}:${tm.dataPort}`,
+          'start-time': job.runningSince,
+          'end-time': -1,
+          duration: now - job.runningSince,
+          metrics: {
+            'read-bytes': m === undefined ? 0 : num(m, 'numBytesIn'),
+            'read-bytes-complete': true,
+            'write-bytes': m === undefined ? 0 : num(m, 'numBytesOut'),
+            'write-bytes-complete': true,
+            'read-records': m === undefined ? 0 : num(m, 'numRecordsIn'),
+            'read-records-complete': true,
+            'write-records': m === undefined ? 0 : num(m, 'numRecordsOut'),
+            'write-records-complete': true,
+            'accumulated-backpressured-time': m === undefined ? 0 : num(m, 'accumulateBackPressuredTimeMs'),
+            'accumulated-idle-time': m === undefined ? 0 : num(m, 'accumulateIdleTimeMs'),
+            'accumulated-busy-time': m === undefined ? 0 : num(m, 'accumulateBusyTimeMs'),
+          },
+          'taskmanager-id': tm?.resourceId ?? '',
+          'status-duration': {
+            CREATED: 1,
+            SCHEDULED: 5,
+            DEPLOYING: 400,
+            INITIALIZING: 300,
+            RUNNING: now - job.runningSince,
+          },
+          start_time: job.runningSince,
+        };
+      });
       return json({
         id: v.id,
         name: v.spec.name,
         parallelism: v.parallelism,
         maxParallelism: v.maxParallelism,
         now,
-        subtasks: v.subtasks.map((s, i) => {
-          const tm = cluster.taskManagers[s.tm];
-          const m = subtasks[i];
-          return {
-            subtask: i,
-            status: 'RUNNING',
-            attempt: job.attempt - 1,
-            endpoint: tm === undefined ? '' : `${tm.host}:${tm.dataPort}`,
-            'start-time': job.runningSince,
-            'end-time': -1,
-            duration: now - job.runningSince,
-            metrics: {
-              'read-bytes': m === undefined ? 0 : num(m, 'numBytesIn'),
-              'read-bytes-complete': true,
-              'write-bytes': m === undefined ? 0 : num(m, 'numBytesOut'),
-              'write-bytes-complete': true,
-              'read-records': m === undefined ? 0 : num(m, 'numRecordsIn'),
-              'read-records-complete': true,
-              'write-records': m === undefined ? 0 : num(m, 'numRecordsOut'),
-              'write-records-complete': true,
-              'accumulated-backpressured-time': m === undefined ? 0 : num(m, 'accumulateBackPressuredTimeMs'),
-              'accumulated-idle-time': m === undefined ? 0 : num(m, 'accumulateIdleTimeMs'),
-              'accumulated-busy-time': m === undefined ? 0 : num(m, 'accumulateBusyTimeMs'),
-            },
-            'taskmanager-id': tm?.resourceId ?? '',
-            'status-duration': {
-              CREATED: 1,
-              SCHEDULED: 5,
-              DEPLOYING: 400,
-              INITIALIZING: 300,
-              RUNNING: now - job.runningSince,
-            },
-          };
-        }),
-        aggregated: { metrics: {}, 'status-duration': {} },
+        subtasks: infos,
+        aggregated: {
+          metrics: statsOver(infos.map(s => s.metrics)),
+          'status-duration': statsOver(infos.map(s => s['status-duration'])),
+        },
       });
     }),
   );

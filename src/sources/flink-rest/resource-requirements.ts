@@ -14,7 +14,8 @@ export function getResourceRequirements(
 /**
  * PUT /jobs/:jobid/resource-requirements. The body must list every vertex. Fails with a
  * FlinkRestError: code `http` and status 400 (invalid body, missing vertex, bound above
- * maxParallelism), 409 (another update running: re-plan from fresh data, never re-send) or 500.
+ * maxParallelism) or 500; a 409 is handled as a conflict, though real Flink 1.20.3 and 2.3.0
+ * accept an update while another is pending or the job restarts (recordings).
  */
 export function putResourceRequirements(
   client: FlinkRestClient,

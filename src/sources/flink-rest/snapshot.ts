@@ -295,7 +295,7 @@ async function vertexSnapshot(
   const inputs = plan.ids;
   const snap: VertexSnapshot = { id: v.id, name: v.name, parallelism: v.parallelism, inputs, metrics: {} };
   if (plan.keyed) snap.keyedInput = true;
-  if (v.maxParallelism !== undefined) snap.maxParallelism = v.maxParallelism;
+  if (v.maxParallelism !== undefined && v.maxParallelism > 0) snap.maxParallelism = v.maxParallelism;
   const isSource = inputs.length === 0;
   const namesKey = `names:${job.incarnation}:${v.id}`;
   const [names, details] = await Promise.all([
@@ -399,7 +399,9 @@ async function jobSnapshot(
   };
   const running = details.timestamps?.RUNNING;
   if (running !== undefined && running > 0) snap.runningSince = running;
-  if (details.maxParallelism !== undefined) snap.maxParallelism = details.maxParallelism;
+  // -1 = not set on the job (real 1.20.3 and 2.3.0): each vertex carries its own.
+  if (details.maxParallelism !== undefined && details.maxParallelism > 0)
+    snap.maxParallelism = details.maxParallelism;
   const [metrics, config] = await Promise.all([
     parts.get('job.metrics', () => client.jobMetrics(job.flinkJobId, ['numRestarts'])),
     details.schedulerType !== undefined

@@ -62,8 +62,12 @@ describe('autopilot demo (headless)', () => {
     expect(byName.get('inventory-sync')?.risk).toBe('high');
     // ad-attribution cannot finish a checkpoint in time.
     expect(rules('ad-attribution').some(r => r.startsWith('checkpoint'))).toBe(true);
-    // the slow Elasticsearch sink backpressures its pipeline.
-    expect(rules('search-indexer').length).toBeGreaterThan(0);
+    // The slow Elasticsearch sink backpressures its pipeline: diagnosed (a finding, firing or
+    // already resolved) or, the adaptive scheduler applying updates at once as real Flink does,
+    // already fixed by a verified rescale of the sink.
+    const indexer = byName.get('search-indexer');
+    const fixed = journal.some(e => e.jobKey === indexer?.id && e.status === 'verified');
+    expect((indexer?.findings.length ?? 0) > 0 || fixed).toBe(true);
     // The daemon acts in auto mode: at least one rescale went through the whole protocol and was
     // verified on the job's live parallelism.
     const verified = journal.filter(e => e.status === 'verified');

@@ -99,7 +99,7 @@ describe('daemon on Kubernetes: discovery → diagnosis → rescale by FlinkDepl
       await clock.advance(10_000);
       const now = (await rest.job(simJob.jid)).vertices;
       return now.every(v => v.parallelism === overrides[v.id]) ? true : undefined;
-    }, 20_000);
+    }, 60_000);
     await eventually(() =>
       autopilot?.daemon.job('k8s:flink/orders')?.incarnation === `${simJob.jid}@2` ? true : undefined,
     );
@@ -109,8 +109,8 @@ describe('daemon on Kubernetes: discovery → diagnosis → rescale by FlinkDepl
       await new Promise(r => setTimeout(r, 60));
       const entries = (await autopilot?.store.readJournal({ jobKey: 'k8s:flink/orders' })) ?? [];
       return entries.some(e => e.status === 'verified') ? true : undefined;
-    }, 20_000);
-  });
+    }, 60_000);
+  }, 120_000);
 
   it('keeps the inventory exact from watch events: a deleted resource leaves no agent, report or metric windows', async () => {
     const scenario = parseScenario(await readFile('scenarios/healthy-pipeline.yaml', 'utf8'));

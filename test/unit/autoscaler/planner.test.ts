@@ -152,6 +152,22 @@ describe('reactive planner', () => {
     expect(planner.lastSkip.get(job.jobKey)).toBe('blocked-by-finding');
   });
 
+  it('scales the bottleneck when the source it holds back reports no busy time (real Flink)', async () => {
+    const s = snapshot(100 * MIN, 940, 1, 1);
+    const src = s.vertices[0];
+    // A rate-limited source back-pressured by a saturated map: busy 0, back-pressured ~1000 ms/s.
+    if (src)
+      src.metrics = {
+        busyTimeMsPerSecond: { max: 0, avg: 0 },
+        backPressuredTimeMsPerSecond: { max: 976, avg: 976 },
+        numRecordsOutPerSecond: { sum: 940 },
+      };
+    const planner = new ReactivePlanner(settings, new MemoryStore());
+    const [action] = await planner.plan(ctx(s));
+    expect(action?.target.src).toBe(2);
+    expect(action?.target.map).toBeGreaterThan(1);
+  });
+
   it('respects the cooldown, stabilization, the job state and absent rates', async () => {
     const store = new MemoryStore();
     const planner = new ReactivePlanner(settings, store);

@@ -47,6 +47,9 @@ export const DEFAULT_REACTIVE: Omit<
   maxParallelism: 200,
 };
 
+/** At or below this busy ratio a vertex has no measurable processing rate (detect: 0.01). */
+const IDLE_BUSY_RATIO = 0.01;
+
 /** Firing findings of these categories mean "something else is wrong": no rescale then. */
 const BLOCKING_CATEGORIES = new Set(['availability', 'connector', 'gc', 'memory', 'checkpoint', 'node']);
 
@@ -194,7 +197,16 @@ export class ReactivePlanner implements Planner {
       const f = byId.get(v.id)?.facts ?? {};
       const tpr = num(f, 'vertex.trueProcessingRate');
       const target = num(f, 'vertex.targetRate');
-      if (tpr === undefined || target === undefined) return 'missing-data';
+      if (target === undefined) return 'missing-data';
+      if (tpr === undefined) {
+        // Busy ~0 ms/s gives no processing-rate estimate, but says the vertex is not what holds
+        // the job back: real Flink reports 0 for a rate-limited source held back by its consumer
+        // (recordings, e2e). It keeps its parallelism; anything else unmeasured blocks planning.
+        const busy = num(f, 'vertex.busyRatio.avg');
+        if (busy === undefined || busy > IDLE_BUSY_RATIO) return 'missing-data';
+        sized[v.id] = v.parallelism;
+        continue;
+      }
       const c = { targetRate: target, catchUpRate: 0, restartSec: s.restartMs / 1000, catchUpSec };
       const band = utilizationBand(c, s.band, backlog);
       if (tpr < band.scaleUpBelow) needsUp = true;
