@@ -228,21 +228,34 @@ for (const version of VERSIONS) {
       expect(unparsed(proxy)).toEqual([]);
     });
 
-    it('a killed TaskManager fails the jobs on it over; the daemon diagnoses it', async () => {
+    it('a killed TaskManager fails the cpu job over; the daemon diagnoses it', async () => {
       const a = daemons.at(-1);
       if (a === undefined) throw new Error('no auto daemon');
       const proxy = proxies.at(-1);
+      // The TaskManager running the cpu job's cpu-work subtask 0.
+      const job = await flinkJob(url, jobs.cpu ?? '');
+      const work = job.vertices.find(v => v.name === CPU_WORK);
+      const details = (await (await fetch(`${url}/jobs/${jobs.cpu}/vertices/${work?.id}`)).json()) as {
+        subtasks: { 'taskmanager-id': string }[];
+      };
+      const tm = details.subtasks[0]?.['taskmanager-id'];
+      if (tm === undefined) throw new Error('no TaskManager of cpu-work');
       const before = Date.now();
-      await flink.killTaskManager();
-      const hit = await until('a job diagnosed with the lost TaskManager', 240_000, () => {
-        const reports = a.daemon.reports().filter(r => r.id !== KEY('closed-port'));
-        const r = reports.find(x =>
-          x.findings.some(f => f.state === 'firing' && f.category === 'availability' && f.lastSeen >= before),
-        );
-        return r;
+      await flink.killTaskManager(tm);
+      const hit = await until('the cpu job diagnosed after the lost TaskManager', 240_000, () => {
+        const r = a.daemon.report(KEY('cpu'));
+        return r?.findings.some(
+          f => f.state === 'firing' && f.category === 'availability' && f.firstSeen >= before,
+        )
+          ? r
+          : undefined;
       });
-      console.log(JSON.stringify({ version, afterKill: a.daemon.reports().map(summary) }, null, 1));
-      expect(['medium', 'high', 'critical']).toContain(hit.risk);
+      console.log(
+        JSON.stringify({ version, killed: tm, afterKill: a.daemon.reports().map(summary) }, null, 1),
+      );
+      const rules = hit.findings.filter(f => f.state === 'firing' && f.firstSeen >= before).map(f => f.rule);
+      expect(rules).toContain('job-isolated-failover');
+      expect(hit.risk).not.toBeNull();
       if (proxy !== undefined) expect(unparsed(proxy)).toEqual([]);
     });
   });
