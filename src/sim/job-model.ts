@@ -231,10 +231,12 @@ export class JobModel {
 
   /**
    * A rescale by the adaptive scheduler: the tasks are cancelled and the job is CREATED (not
-   * RESTARTING) until it runs again: both 1.20.3 and 2.3.0 go RUNNING → CREATED → RUNNING.
+   * RESTARTING) until it runs again: both 1.20.3 and 2.3.0 go RUNNING → CREATED → RUNNING, and
+   * count it in numRestarts (with no exception).
    */
   stopForRescale(now: number, downtimeMs: number): void {
     this.stop(now, downtimeMs);
+    this.numRestarts++;
     this.setStatus('CREATED', now);
   }
 

@@ -45,6 +45,25 @@ const LONG_SUFFIXES = [
   'checkpointStartDelayNanos',
   'sourceIdleTime',
   'mailboxQueueSize',
+  // Job and JobManager gauges of type Long: "47", "8", "2" in the 1.20.3 / 2.3.0 recordings.
+  'numRestarts',
+  'fullRestarts',
+  'numRescales',
+  'taskSlotsTotal',
+  'taskSlotsAvailable',
+  'numRegisteredTaskManagers',
+  'numPendingTaskManagers',
+  'numRunningJobs',
+  'lastCheckpointDuration',
+  'lastCheckpointSize',
+  'lastCheckpointFullSize',
+  'numberOfCompletedCheckpoints',
+  'numberOfFailedCheckpoints',
+  'numberOfInProgressCheckpoints',
+  'totalNumberOfCheckpoints',
+  'uptime',
+  'downtime',
+  'restartingTime',
 ];
 
 /** True when Flink registers the metric as a Long (served as an integer string). */

@@ -43,9 +43,10 @@ export class LocalFlink {
     return (await this.cmd('submit', mode)).split('\n').at(-1) ?? '';
   }
 
-  /** kill -9 of one TaskManager; returns its pid. */
-  async killTaskManager(): Promise<number> {
-    return Number((await this.cmd('kill-tm')).split('\n').at(-1));
+  /** kill -9 of one TaskManager (by resource id, else the last started); returns its pid. */
+  async killTaskManager(resourceId?: string): Promise<number> {
+    const args = resourceId === undefined ? ['kill-tm'] : ['kill-tm', resourceId];
+    return Number((await this.cmd(...args)).split('\n').at(-1));
   }
 
   async stop(): Promise<void> {

@@ -30,6 +30,52 @@ export interface DetectState {
   /** TaskManager ids seen in the previous snapshot. */
   taskManagers: string[];
   lastObservedAt?: number;
+  /** Restart accounting: a rescale restarts the job too (see failureRestarts). */
+  restarts?: {
+    /** numRestarts in the previous snapshot. */
+    last: number;
+    /** Parallelism per vertex in the previous snapshot. */
+    parallelism: Record<string, number>;
+    /** When the parallelism last changed. */
+    rescaledAt?: number;
+    /** Restarts so far that were rescales, not failures. */
+    rescales: number;
+  };
+}
+
+/** A restart counted within this long after the parallelism changed belongs to that rescale. */
+const RESCALE_RESTART_WINDOW_MS = 60_000;
+
+/**
+ * numRestarts without the restarts that were rescales. Real Flink (1.20.3 and 2.3.0) counts an
+ * adaptive-scheduler rescale as a restart, with no exception: left in, every rescale the
+ * AutoPilot makes would read as a failover. A restart increase is a rescale's when the
+ * parallelism changed within the minute before and no exception was recorded since.
+ */
+function failureRestarts(state: DetectState, snapshot: Snapshot, numRestarts: number, now: number): number {
+  const parallelism = Object.fromEntries(snapshot.vertices.map(v => [v.id, v.parallelism]));
+  const prev = state.restarts;
+  const r = prev ?? { last: numRestarts, parallelism, rescales: 0 };
+  if (prev !== undefined) {
+    if (
+      Object.keys(parallelism).some(
+        id => prev.parallelism[id] !== undefined && prev.parallelism[id] !== parallelism[id],
+      )
+    )
+      r.rescaledAt = now;
+    const added = numRestarts - prev.last;
+    const rescaledAt = r.rescaledAt;
+    if (added > 0 && rescaledAt !== undefined && now - rescaledAt <= RESCALE_RESTART_WINDOW_MS) {
+      const failed = (snapshot.exceptions ?? []).some(
+        e => e.timestamp >= rescaledAt - RESCALE_RESTART_WINDOW_MS,
+      );
+      if (!failed) r.rescales += added;
+    }
+  }
+  r.last = numRestarts;
+  r.parallelism = parallelism;
+  state.restarts = r;
+  return Math.max(0, numRestarts - r.rescales);
 }
 
 export interface DetectOptions {
@@ -328,7 +374,9 @@ export function detect(
     if (js.state === 'RUNNING' && js.runningSince !== undefined)
       b.set(jf, 'job.uptime', Math.max(0, (now - js.runningSince) / 1000));
     if (js.schedulerType !== undefined) b.set(jf, 'job.schedulerAdaptive', js.schedulerType === 'Adaptive');
-    b.counter(jf, 'job.restarts', 'job:restarts', js.numRestarts, ['short', 'medium', 'long', 'day']);
+    const restarts =
+      js.numRestarts === undefined ? undefined : failureRestarts(state, snapshot, js.numRestarts, now);
+    b.counter(jf, 'job.restarts', 'job:restarts', restarts, ['short', 'medium', 'long', 'day']);
   }
   if (vertices.length > 0) b.set(jf, 'job.parallelism.total', totalParallelism);
   if (snapshot.exceptions) {

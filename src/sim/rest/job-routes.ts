@@ -223,7 +223,7 @@ function checkpointJson(cp: SimCheckpoint): Record<string, unknown> {
   return body;
 }
 
-function stats(values: readonly number[]): Record<string, number> {
+function numericStats(values: readonly number[]): Record<string, number> {
   if (values.length === 0) return { min: 0, max: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0 };
   const sorted = [...values].sort((a, b) => a - b);
   const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
@@ -239,9 +239,18 @@ function stats(values: readonly number[]): Record<string, number> {
   };
 }
 
-function checkpointing(job: JobModel): Record<string, unknown> {
+/**
+ * Checkpoint statistics. Before the first completed checkpoint, 1.20.3 writes the percentiles as
+ * the string "NaN" (a NaN double) and min/max/avg as 0, except alignment_buffered, all 0
+ * (recording); 2.x not seen (left numeric).
+ */
+function checkpointing(job: JobModel, nanPercentiles: boolean): Record<string, unknown> {
   const t = job.checkpoints;
   const done = t.history.filter(c => c.status === 'COMPLETED');
+  const stats = (values: readonly number[]): Record<string, number | string> =>
+    values.length === 0 && nanPercentiles
+      ? { min: 0, max: 0, avg: 0, p50: 'NaN', p90: 'NaN', p95: 'NaN', p99: 'NaN', p999: 'NaN' }
+      : numericStats(values);
   return {
     counts: {
       restored: t.counts.restored,
@@ -254,7 +263,7 @@ function checkpointing(job: JobModel): Record<string, unknown> {
       checkpointed_size: stats(done.map(c => c.checkpointedSizeBytes)),
       state_size: stats(done.map(c => c.stateSizeBytes)),
       end_to_end_duration: stats(done.map(c => c.endToEndDurationMs)),
-      alignment_buffered: stats(done.map(c => c.alignmentBufferedBytes)),
+      alignment_buffered: numericStats(done.map(c => c.alignmentBufferedBytes)),
       processed_data: stats(done.map(c => c.processedDataBytes)),
       persisted_data: stats(done.map(c => c.persistedDataBytes)),
     },
@@ -459,7 +468,7 @@ export function registerJobRoutes(router: Router, ctx: SurfaceContext): void {
     withJob(ctx, p.jobid, job => json(exceptions(ctx, job, r.query))),
   );
   router.add('GET', '/jobs/:jobid/checkpoints', (_r, p) =>
-    withJob(ctx, p.jobid, job => json(checkpointing(job))),
+    withJob(ctx, p.jobid, job => json(checkpointing(job, ctx.cluster.features.major < 2))),
   );
   router.add('GET', '/jobs/:jobid/checkpoints/config', (_r, p) =>
     withJob(ctx, p.jobid, job => json(checkpointConfig(job))),
@@ -517,7 +526,7 @@ function registerRescaleRoutes(router: Router, ctx: SurfaceContext): void {
   router.add('GET', '/jobs/:jobid/rescales/summary', (_r, p) =>
     withJob(ctx, p.jobid, job => {
       const dur = (state?: string): Record<string, number> =>
-        stats(
+        numericStats(
           job.rescales
             .filter(r => r.end !== undefined && (state === undefined || r.terminalState === state))
             .map(r => (r.end ?? r.start) - r.start),

@@ -140,6 +140,8 @@ describe('simulator dynamics', () => {
     expect(vertex(drained, 'Source: Kafka').metrics.pendingRecords?.sum).toBe(0);
     expect(busyMax(drained, 'Aggregate')).toBeGreaterThan(560);
     expect(busyMax(drained, 'Aggregate')).toBeLessThan(640);
-    expect(drained.jobStatus?.numRestarts).toBe(0); // a rescale is not a failure restart
+    // Real Flink counts the rescale in numRestarts, without an exception (recordings).
+    expect(drained.jobStatus?.numRestarts).toBe(1);
+    expect(drained.exceptions).toEqual([]);
   });
 });

@@ -360,6 +360,15 @@ for (const version of RECORDED_VERSIONS) {
         downtimeS: { real: downtime(r), sim: downtime(s) },
       };
       console.table(rows);
+      // The rescale counts as one restart, without an exception.
+      const restarts = (x: Recording): string | undefined => {
+        const e = x.exchanges.findLast(ex =>
+          ex.path.startsWith(`/jobs/${x.rescale.jobId}/metrics?get=numRestarts`),
+        );
+        return e === undefined ? undefined : (bodyOf(x, e) as { value: string }[])[0]?.value;
+      };
+      expect(restarts(real)).toBe('1');
+      expect(restarts(sim)).toBe(restarts(real));
       const within = (a: number, b: number) => Math.abs(a - b) <= Math.max(0.5 * Math.abs(a), 2);
       expect(within(r.reaction, s.reaction), 'reaction').toBe(true);
       expect(within(downtime(r), downtime(s)), 'downtime').toBe(true);

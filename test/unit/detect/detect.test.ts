@@ -240,6 +240,30 @@ describe('detect', () => {
     expect(vertexFacts(detect(s, undefined, opts).facts, 'src')['vertex.busyRatio.max']).toBeUndefined();
   });
 
+  it('does not count the restart of a rescale (real Flink counts it in numRestarts) as a failure', () => {
+    const run = (exception: boolean): FactMap => {
+      let state: DetectState | undefined;
+      let facts: FactMap = {};
+      for (let i = 0; i <= 12; i++) {
+        const at = i * 5 * S;
+        const s = snap(at);
+        // Rescaled 1 → 2 at t=20 s; numRestarts follows one metric fetch later (t=30 s).
+        s.vertices = [v('src', [], { busyTimeMsPerSecond: { max: 500, avg: 500 } }, i < 4 ? 1 : 2)];
+        if (s.jobStatus) s.jobStatus.numRestarts = i < 6 ? 0 : 1;
+        s.exceptions = exception
+          ? [{ exceptionName: 'java.net.ConnectException', stacktrace: 'x', timestamp: 18 * S }]
+          : [];
+        const out = detect(s, state, opts);
+        state = out.state;
+        facts = out.facts.job.facts;
+      }
+      return facts;
+    };
+    expect(run(false)['job.restarts.countLong']).toBe(0);
+    // A failure around the rescale (the adaptive scheduler shrinking after a lost TaskManager) counts.
+    expect(run(true)['job.restarts.countLong']).toBe(1);
+  });
+
   it('counts restarts and failed checkpoints per window from counters, and averages gauges', () => {
     let state: DetectState | undefined;
     let last: ReturnType<typeof detect> | undefined;
