@@ -1,34 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { detect } from '../../../src/agents/detect/detect.js';
 import { PromotionCalendar } from '../../../src/agents/select/autoscaler/calendar.js';
-import { DEFAULT_REACTIVE, ReactivePlanner } from '../../../src/agents/select/autoscaler/planner.js';
+import { ReactivePlanner } from '../../../src/agents/select/autoscaler/planner.js';
 import { CalendarWindowSchema } from '../../../src/config/calendar-schema.js';
 import { compileConfig } from '../../../src/config/load.js';
-import type { HealthReport, JobRef, Snapshot } from '../../../src/domain/index.js';
+import type { Snapshot } from '../../../src/domain/index.js';
 import { MemoryStore } from '../../../src/state/memory-store.js';
+import { jobRef, MIN, pipelineSnapshot, planContext, S, settings } from './fixtures.js';
 
-const S = 1000;
-const MIN = 60 * S;
 const START = Date.parse('2026-11-10T16:00:00Z'); // Double 11, midnight in Shanghai
 const END = START + 60 * MIN;
-const job: JobRef = {
-  jobKey: 'rest:c/gmv',
-  incarnation: 'j1',
-  origin: 'rest',
-  cluster: 'c',
-  name: 'gmv',
-  flinkJobId: 'j1',
-  restUrl: 'http://x',
-  labels: {},
-};
-const settings = {
-  ...DEFAULT_REACTIVE,
-  catchUpMs: 5 * MIN,
-  stabilizationMs: MIN,
-  cooldownMs: 5 * MIN,
-  scaleDownDelayMs: 10 * MIN,
-  approvalTtlMs: 15 * MIN,
-};
+const job = jobRef('gmv');
 
 function calendar(extra: Record<string, unknown> = {}, stagger = 0): PromotionCalendar {
   const window = CalendarWindowSchema.parse({
@@ -43,72 +24,22 @@ function calendar(extra: Record<string, unknown> = {}, stagger = 0): PromotionCa
   return new PromotionCalendar([window], { marginMs: 5 * MIN, staggerMs: stagger, releaseMs: 30 * MIN });
 }
 
-/** source (p=2) → Aggregate (p=aggP), both well within band at `rate`: nothing reactive to do. */
+/** source (p=2) → Aggregate (p=aggP), both well within band: nothing reactive to do. */
 function snapshot(
   at: number,
   aggP: number,
   opts: { busy?: number; runningSince?: number; free?: number } = {},
 ): Snapshot {
-  const busy = opts.busy ?? 0.5;
-  return {
-    job,
-    observedAt: at,
-    sourceId: 'flink:c',
-    cluster: { reachable: true, ...(opts.free === undefined ? {} : { slotsAvailable: opts.free }) },
-    jobStatus: {
-      id: 'j1',
-      name: 'gmv',
-      state: 'RUNNING',
-      startTime: 0,
-      runningSince: opts.runningSince ?? at - 30 * MIN,
-    },
-    vertices: [
-      {
-        id: 'src',
-        name: 'Source',
-        parallelism: 2,
-        maxParallelism: 128,
-        inputs: [],
-        metrics: {
-          busyTimeMsPerSecond: { max: 500, avg: 500 },
-          backPressuredTimeMsPerSecond: { max: 0, avg: 0 },
-          numRecordsOutPerSecond: { sum: 1000 },
-          pendingRecords: { sum: 0 },
-        },
-      },
-      {
-        id: 'agg',
-        name: 'Aggregate',
-        parallelism: aggP,
-        maxParallelism: 128,
-        keyedInput: true,
-        inputs: ['src'],
-        metrics: {
-          busyTimeMsPerSecond: { max: busy * 1000, avg: busy * 1000 },
-          backPressuredTimeMsPerSecond: { max: 0, avg: 0 },
-          numRecordsInPerSecond: { sum: 1000 },
-          numRecordsOutPerSecond: { sum: 1000 },
-        },
-      },
-    ],
-    missing: [],
-  };
+  return pipelineSnapshot(job, {
+    at,
+    rate: 1000,
+    downstream: { id: 'agg', name: 'Aggregate', parallelism: aggP, busy: opts.busy ?? 0.5 },
+    runningSince: opts.runningSince ?? at - 30 * MIN,
+    ...(opts.free === undefined ? {} : { slotsAvailable: opts.free }),
+  });
 }
 
-function ctx(s: Snapshot) {
-  const { facts } = detect(s, undefined, {
-    windows: { short: 5 * MIN, medium: 15 * MIN, long: 60 * MIN, day: 1440 * MIN },
-    catchUpMs: settings.catchUpMs,
-  });
-  return {
-    job,
-    snapshot: s,
-    facts,
-    report: { findings: [] } as unknown as HealthReport,
-    mode: 'auto' as const,
-    now: s.observedAt,
-  };
-}
+const ctx = (s: Snapshot) => planContext(s);
 
 describe('promotion calendar', () => {
   it('pre-scales to the floor restart time + margin before the peak, not earlier', async () => {

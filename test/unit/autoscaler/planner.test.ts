@@ -1,89 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { detect } from '../../../src/agents/detect/detect.js';
-import {
-  DEFAULT_REACTIVE,
-  ReactivePlanner,
-  type ReactiveSettings,
-} from '../../../src/agents/select/autoscaler/planner.js';
-import type { Finding, HealthReport, JobRef, Snapshot } from '../../../src/domain/index.js';
+import { ReactivePlanner } from '../../../src/agents/select/autoscaler/planner.js';
+import type { Finding, Snapshot } from '../../../src/domain/index.js';
 import { MemoryStore } from '../../../src/state/memory-store.js';
+import { jobRef, MIN, pipelineSnapshot, planContext, S, settings } from './fixtures.js';
 
-const S = 1000;
-const MIN = 60 * S;
-const job: JobRef = {
-  jobKey: 'rest:c/orders',
-  incarnation: 'j1',
-  origin: 'rest',
-  cluster: 'c',
-  name: 'orders',
-  flinkJobId: 'j1',
-  restUrl: 'http://x',
-  labels: {},
-};
-const settings: ReactiveSettings = {
-  ...DEFAULT_REACTIVE,
-  catchUpMs: 5 * MIN,
-  stabilizationMs: MIN,
-  cooldownMs: 5 * MIN,
-  scaleDownDelayMs: 10 * MIN,
-  approvalTtlMs: 15 * MIN,
-};
+const job = jobRef('orders');
 
 /** source (p=2, 50 % busy) → map (p, keyed) at `rate` records/s with the map `busy` (0–1). */
 function snapshot(at: number, rate: number, mapP: number, busy: number, pending = 0): Snapshot {
-  return {
-    job,
-    observedAt: at,
-    sourceId: 'flink:c',
-    cluster: { reachable: true },
-    jobStatus: { id: 'j1', name: 'orders', state: 'RUNNING', startTime: 0, runningSince: at - 10 * MIN },
-    vertices: [
-      {
-        id: 'src',
-        name: 'Source',
-        parallelism: 2,
-        maxParallelism: 128,
-        inputs: [],
-        metrics: {
-          busyTimeMsPerSecond: { max: 500, avg: 500 },
-          backPressuredTimeMsPerSecond: { max: 0, avg: 0 },
-          numRecordsOutPerSecond: { sum: rate },
-          pendingRecords: { sum: pending },
-        },
-      },
-      {
-        id: 'map',
-        name: 'Enrich',
-        parallelism: mapP,
-        maxParallelism: 128,
-        keyedInput: true,
-        inputs: ['src'],
-        metrics: {
-          busyTimeMsPerSecond: { max: busy * 1000, avg: busy * 1000 },
-          backPressuredTimeMsPerSecond: { max: 0, avg: 0 },
-          numRecordsInPerSecond: { sum: rate },
-          numRecordsOutPerSecond: { sum: rate },
-        },
-      },
-    ],
-    missing: [],
-  };
+  return pipelineSnapshot(job, {
+    at,
+    rate,
+    pending,
+    downstream: { id: 'map', name: 'Enrich', parallelism: mapP, busy },
+  });
 }
 
-function ctx(s: Snapshot, findings: Finding[] = []) {
-  const { facts } = detect(s, undefined, {
-    windows: { short: 5 * MIN, medium: 15 * MIN, long: 60 * MIN, day: 1440 * MIN },
-    catchUpMs: settings.catchUpMs,
-  });
-  return {
-    job,
-    snapshot: s,
-    facts,
-    report: { findings } as HealthReport,
-    mode: 'auto' as const,
-    now: s.observedAt,
-  };
-}
+const ctx = planContext;
 
 const blocking = (kind: 'block-scaling' | 'advice', category: Finding['category']): Finding =>
   ({
