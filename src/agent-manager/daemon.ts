@@ -33,6 +33,11 @@ export interface JobSource {
   collect(job: JobRef, now: number): Promise<Snapshot>;
   /** A watching source (Kubernetes) calls `listener` when its jobs changed: discovery runs at once. */
   subscribe?(listener: () => void): () => void;
+  /**
+   * The source collects all its jobs at once per tick (bulk Prometheus collection): the
+   * standalone scheduler gives its jobs one shared phase so one collection serves them all.
+   */
+  readonly bulk?: boolean;
   /** Stops the source's own loops (watches); the daemon calls it on close. */
   close?(): Promise<void>;
 }
@@ -162,6 +167,10 @@ export class Daemon {
         jitter: config.agent.jitter,
         concurrency: config.agent.concurrency,
         run,
+        groupOf: job => {
+          const source = this.sourceOf.get(job.jobKey);
+          return source?.bulk === true ? source.id : undefined;
+        },
         onLag: (_job, lagMs) => opts.onLag?.(lagMs),
       });
   }

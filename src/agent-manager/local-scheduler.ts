@@ -12,6 +12,11 @@ export interface LocalSchedulerOptions {
   /** Per-job interval override. */
   intervalOf?: (job: JobRef) => number | undefined;
   random?: () => number;
+  /**
+   * Jobs of the same group share one phase (their cycles fall due together), e.g. the jobs of a
+   * cluster whose metrics one bulk query per tick collects. Ungrouped jobs get their own phase.
+   */
+  groupOf?: (job: JobRef) => string | undefined;
   onLag?: (job: JobRef, lagMs: number) => void;
   onSkip?: (job: JobRef, reason: 'still-running') => void;
 }
@@ -32,6 +37,8 @@ interface Entry {
  */
 export class LocalScheduler {
   private readonly entries = new Map<string, Entry>();
+  /** First due time per phase group; later members fall due in step with it. */
+  private readonly groupDue = new Map<string, number>();
   private readonly inflight = new Set<Promise<void>>();
   private active = 0;
   private abort = new AbortController();
@@ -66,8 +73,15 @@ export class LocalScheduler {
         e.job = job;
         continue;
       }
-      const phase = Math.floor(random() * this.opts.jitter * this.interval(job));
-      this.entries.set(job.jobKey, { job, due: now + phase, running: false, removed: false });
+      const interval = this.interval(job);
+      const group = this.opts.groupOf?.(job);
+      const first = group === undefined ? undefined : this.groupDue.get(group);
+      let due: number;
+      if (first === undefined) {
+        due = now + Math.floor(random() * this.opts.jitter * interval);
+        if (group !== undefined) this.groupDue.set(group, due);
+      } else due = first + Math.max(0, Math.ceil((now - first) / interval)) * interval;
+      this.entries.set(job.jobKey, { job, due, running: false, removed: false });
       added += 1;
     }
     let removed = 0;
