@@ -36,7 +36,7 @@ function restClientOf(cluster: FlinkClusterConfig): FlinkRestClient {
 export function bulkJobSource(
   cluster: FlinkClusterConfig,
   prometheus: PrometheusClient,
-  settings: { tickMs: number; restIntervalMs: number; log?: CollectorLog },
+  settings: { tickMs: number; restIntervalMs: number; log?: CollectorLog; random?: () => number },
   client: FlinkRestClient = restClientOf(cluster),
 ): JobSource & { client: FlinkRestClient; collector: BulkCollector } {
   const collector = new BulkCollector({
@@ -46,6 +46,7 @@ export function bulkJobSource(
     tickMs: settings.tickMs,
     restIntervalMs: settings.restIntervalMs,
     ...(settings.log === undefined ? {} : { log: settings.log }),
+    ...(settings.random === undefined ? {} : { random: settings.random }),
   });
   return {
     id: collector.id,

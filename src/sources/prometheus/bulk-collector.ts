@@ -234,7 +234,6 @@ export class BulkCollector {
     const { rest, prometheus } = this.opts;
     this.stats.ticks++;
     const parts = new Parts();
-    const queries0 = prometheus.stats.queries;
     const features = rest.features(now);
     const taskManagers = parts.get('taskmanagers', () =>
       rest.cached('taskmanagers', now, rest.clusterCacheMs, () => rest.taskManagers()),
@@ -245,8 +244,7 @@ export class BulkCollector {
     try {
       f = await features;
     } catch (err) {
-      await metricsPromise;
-      this.stats.queries += prometheus.stats.queries - queries0;
+      this.stats.queries += (await metricsPromise).families.length;
       if (
         err instanceof FlinkRestError &&
         (err.code === 'unreachable' || err.code === 'budget' || err.code === 'timeout')
@@ -269,7 +267,7 @@ export class BulkCollector {
       taskManagers,
       metricsPromise,
     ]);
-    this.stats.queries += prometheus.stats.queries - queries0;
+    this.stats.queries += metrics.families.length;
     this.stats.failedFamilies += metrics.failed.size;
     if (metrics.failed.size > 0)
       this.opts.log?.warn(
