@@ -1,7 +1,12 @@
 import type { Config } from '../config/schema.js';
 import { collectSnapshot, FlinkRestClient, listJobs } from '../sources/flink-rest/index.js';
 import { FlinkRescaleBackend } from '../actions/flink-rescale/backend.js';
-import { BulkCollector, PrometheusClient, type CollectorLog } from '../sources/prometheus/index.js';
+import {
+  BulkCollector,
+  PrometheusClient,
+  type BulkCollectorOptions,
+  type CollectorLog,
+} from '../sources/prometheus/index.js';
 import type { JobSource } from './daemon.js';
 
 export type FlinkClusterConfig = Config['flink']['clusters'][number];
@@ -36,7 +41,13 @@ function restClientOf(cluster: FlinkClusterConfig): FlinkRestClient {
 export function bulkJobSource(
   cluster: FlinkClusterConfig,
   prometheus: PrometheusClient,
-  settings: { tickMs: number; restIntervalMs: number; log?: CollectorLog; random?: () => number },
+  settings: {
+    tickMs: number;
+    restIntervalMs: number;
+    log?: CollectorLog;
+    random?: () => number;
+    onCost?: BulkCollectorOptions['onCost'];
+  },
   client: FlinkRestClient = restClientOf(cluster),
 ): JobSource & { client: FlinkRestClient; collector: BulkCollector } {
   const collector = new BulkCollector({
@@ -47,6 +58,7 @@ export function bulkJobSource(
     restIntervalMs: settings.restIntervalMs,
     ...(settings.log === undefined ? {} : { log: settings.log }),
     ...(settings.random === undefined ? {} : { random: settings.random }),
+    ...(settings.onCost === undefined ? {} : { onCost: settings.onCost }),
   });
   return {
     id: collector.id,

@@ -1,3 +1,4 @@
+import { cpuMsSince } from '../../domain/clock.js';
 import type { JobRef } from '../../domain/identity.js';
 import type {
   CheckpointInfo,
@@ -48,6 +49,11 @@ export interface BulkCollectorOptions {
    */
   restIntervalMs: number;
   log?: CollectorLog;
+  /**
+   * Per collected job: CPU ms of parsing Prometheus answers (the cluster collection's share, i.e.
+   * its parse CPU over its jobs) and of splitting and merging them into the job's snapshot.
+   */
+  onCost?: (job: JobRef, cost: { parseCpuMs: number; collectCpuMs: number }) => void;
   /** Spreads each job's first slow REST read over `restIntervalMs` (default Math.random; 0 = at once). */
   random?: () => number;
 }
@@ -63,6 +69,9 @@ export interface BulkCollectorStats {
   restReads: { scheduled: number; symptom: number; first: number };
   /** CPU ms of splitting cluster results into per-job snapshots. */
   splitCpuMs: number;
+  /** Wall ms of cluster collections, summed, and the longest. */
+  tickWallMs: number;
+  maxTickWallMs: number;
 }
 
 /** What one tick read for the whole cluster. */
@@ -190,6 +199,8 @@ export class BulkCollector {
     failedFamilies: 0,
     restReads: { scheduled: 0, symptom: 0, first: 0 },
     splitCpuMs: 0,
+    tickWallMs: 0,
+    maxTickWallMs: 0,
   };
   private inventory: JobRef[] = [];
   private tick: { at: number; jobIds: Set<string>; result: Promise<ClusterTick> } | undefined;
@@ -223,7 +234,12 @@ export class BulkCollector {
       return t.result;
     const jobIds = new Set(this.inventory.map(j => j.flinkJobId));
     jobIds.add(job.flinkJobId);
-    const result = this.collectCluster([...jobIds], now);
+    const started = performance.now();
+    const result = this.collectCluster([...jobIds], now).finally(() => {
+      const ms = performance.now() - started;
+      this.stats.tickWallMs += ms;
+      this.stats.maxTickWallMs = Math.max(this.stats.maxTickWallMs, ms);
+    });
     this.tick = { at: now, jobIds, result };
     // Each cycle awaits it; nothing is left unhandled when no cycle is waiting.
     result.catch(() => undefined);
@@ -366,8 +382,13 @@ export class BulkCollector {
     if (partial?.job.numberOfFailedCheckpoints !== undefined)
       state.failedCheckpoints = partial.job.numberOfFailedCheckpoints;
     const snapshot = this.assemble(job, tick, state, details, partial, restCheckpointsFresh, parts);
-    const d = process.cpuUsage(cpu0);
-    this.stats.splitCpuMs += (d.user + d.system) / 1000;
+    const d = cpuMsSince(cpu0);
+    const collectCpuMs = d;
+    this.stats.splitCpuMs += collectCpuMs;
+    this.opts.onCost?.(job, {
+      parseCpuMs: tick.metrics.parseCpuMs / Math.max(1, tick.jobIds.size),
+      collectCpuMs,
+    });
     return snapshot;
   }
 

@@ -1,3 +1,4 @@
+import { cpuMsSince } from '../../domain/clock.js';
 import type { Agg, VertexMetrics } from '../../domain/snapshot.js';
 import type { PrometheusClient, Sample } from './client.js';
 
@@ -143,6 +144,8 @@ export interface ClusterMetrics {
   failed: Map<string, string>;
   /** Families queried this tick. */
   families: string[];
+  /** CPU ms spent parsing this collection's answers. */
+  parseCpuMs: number;
 }
 
 /** `job_id=~"a|b|c"`: the cluster's jobs (ids are hex, no regex metacharacters to escape). */
@@ -268,13 +271,23 @@ export async function collectClusterMetrics(
   jobIds: readonly string[],
   taskManagerLabels: Promise<readonly string[] | undefined>,
 ): Promise<ClusterMetrics> {
-  const out: ClusterMetrics = { jobs: new Map(), taskManagers: new Map(), failed: new Map(), families: [] };
+  const out: ClusterMetrics = {
+    jobs: new Map(),
+    taskManagers: new Map(),
+    failed: new Map(),
+    families: [],
+    parseCpuMs: 0,
+  };
   if (jobIds.length === 0) return out;
   const selector = jobSelector(jobIds);
   const run = async (family: string, query: string, use: (samples: Sample[]) => void): Promise<void> => {
     out.families.push(family);
     try {
-      use(await client.query(query));
+      const samples = await client.query(query, undefined, out);
+      const c0 = process.cpuUsage();
+      use(samples);
+      const d = cpuMsSince(c0);
+      out.parseCpuMs += d;
     } catch (err) {
       out.failed.set(family, err instanceof Error ? err.message : String(err));
     }

@@ -1,3 +1,4 @@
+import { cpuMsSince } from '../../domain/clock.js';
 import { z } from 'zod';
 import { httpDispatcher, type Dispatcher } from '../flink-rest/transport.js';
 import { PrometheusError } from './errors.js';
@@ -71,16 +72,20 @@ export class PrometheusClient {
   }
 
   /** The instant vector of `query` at `time` (epoch ms; default: Prometheus's now). */
-  async query(query: string, time?: number): Promise<Sample[]> {
+  async query(query: string, time?: number, cost?: { parseCpuMs: number }): Promise<Sample[]> {
     try {
-      return await this.once(query, time);
+      return await this.once(query, time, cost);
     } catch (err) {
       this.stats.failures++;
       throw err;
     }
   }
 
-  private async once(query: string, time: number | undefined): Promise<Sample[]> {
+  private async once(
+    query: string,
+    time: number | undefined,
+    cost: { parseCpuMs: number } | undefined,
+  ): Promise<Sample[]> {
     const endpoint = `${this.baseUrl}/api/v1/query`;
     const form = new URLSearchParams({
       query,
@@ -125,8 +130,9 @@ export class PrometheusClient {
     try {
       return this.parse(res.status, res.text, endpoint, query);
     } finally {
-      const d = process.cpuUsage(cpu0);
-      this.stats.parseCpuMs += (d.user + d.system) / 1000;
+      const d = cpuMsSince(cpu0);
+      this.stats.parseCpuMs += d;
+      if (cost !== undefined) cost.parseCpuMs += d;
     }
   }
 
