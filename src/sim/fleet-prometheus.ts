@@ -22,11 +22,21 @@ interface Located {
   k: number;
 }
 
+/** A job with the labels of its subtasks (fixed for the life of the fleet), built once. */
+interface LabelledJob {
+  job: FleetJob;
+  /** Per vertex, per subtask: task labels and operator labels. */
+  task: Labels[][];
+  operator: Labels[][];
+  jobLabels: Labels;
+}
+
 export class FleetSeries implements SeriesSource {
   private jobIndex: Map<string, Located> | undefined;
   private tmIndex: Map<string, { origin: number; tm: FleetTaskManager }> | undefined;
   private readonly tmNames = new Map<string, string>();
   private readonly metrics = new Map<string, { t: number; maps: MetricMap[][] }>();
+  private readonly labelled = new Map<string, LabelledJob>();
 
   constructor(private readonly fleet: Fleet) {
     for (const id of [
@@ -92,37 +102,57 @@ export class FleetSeries implements SeriesSource {
     return maps;
   }
 
+  private labelledJob(origin: number, k: number): LabelledJob {
+    const key = `${origin}/${k}`;
+    const hit = this.labelled.get(key);
+    if (hit !== undefined) return hit;
+    const job = this.fleet.job(origin, k);
+    const jobName = promLabel(job.name);
+    const task: Labels[][] = [];
+    const operator: Labels[][] = [];
+    for (const v of job.vertices) {
+      const t: Labels[] = [];
+      const o: Labels[] = [];
+      for (let s = 0; s < v.parallelism; s++) {
+        const tm = this.fleet.taskManagerOf(origin, k, s);
+        const labels = {
+          host: promLabel(tm?.host ?? ''),
+          tm_id: promLabel(tm?.id ?? ''),
+          job_id: job.id,
+          job_name: jobName,
+          task_id: v.id,
+          task_name: promLabel(v.name),
+          task_attempt_num: '0',
+          subtask_index: String(s),
+        };
+        t.push(labels);
+        o.push({ ...labels, operator_id: v.id, operator_name: promLabel(v.name) });
+      }
+      task.push(t);
+      operator.push(o);
+    }
+    const out = { job, task, operator, jobLabels: { host: 'jobmanager', job_id: job.id, job_name: jobName } };
+    this.labelled.set(key, out);
+    return out;
+  }
+
   *series(name: string, at: number, hint: ReadonlyMap<string, ReadonlySet<string>>): Iterable<Series> {
     const operator = name.startsWith(OPERATOR);
     if (operator || name.startsWith(TASK)) {
       const metric = name.slice(operator ? OPERATOR.length : TASK.length);
       for (const { origin, k } of this.jobs(hint)) {
-        const job = this.fleet.job(origin, k);
+        const { job, task, operator: opLabels } = this.labelledJob(origin, k);
         const maps = this.subtaskMetrics(job, at);
         for (let vi = 0; vi < job.vertices.length; vi++) {
           const v = job.vertices[vi];
           if (v === undefined) continue;
           const id = operator ? `${metricOperatorName(v.name)}.${metric}` : metric;
           const subtasks = maps[vi] ?? [];
+          const labels = (operator ? opLabels : task)[vi] ?? [];
           for (let s = 0; s < subtasks.length; s++) {
             const value = subtasks[s]?.get(id);
-            if (typeof value !== 'number') continue;
-            const tm = this.fleet.taskManagerOf(origin, k, s);
-            const labels: Record<string, string> = {
-              host: promLabel(tm?.host ?? ''),
-              tm_id: promLabel(tm?.id ?? ''),
-              job_id: job.id,
-              job_name: promLabel(job.name),
-              task_id: v.id,
-              task_name: promLabel(v.name),
-              task_attempt_num: '0',
-              subtask_index: String(s),
-            };
-            if (operator) {
-              labels.operator_id = v.id;
-              labels.operator_name = promLabel(v.name);
-            }
-            yield { labels, value };
+            const l = labels[s];
+            if (typeof value === 'number' && l !== undefined) yield { labels: l, value };
           }
         }
       }
@@ -131,11 +161,9 @@ export class FleetSeries implements SeriesSource {
     if (name.startsWith(JOB)) {
       const metric = name.slice(JOB.length);
       for (const { origin, k } of this.jobs(hint)) {
-        const job = this.fleet.job(origin, k);
+        const { job, jobLabels } = this.labelledJob(origin, k);
         const value = this.fleet.jobMetrics(job, at).get(metric);
-        if (typeof value !== 'number') continue;
-        const labels: Labels = { host: 'jobmanager', job_id: job.id, job_name: promLabel(job.name) };
-        yield { labels, value };
+        if (typeof value === 'number') yield { labels: jobLabels, value };
       }
       return;
     }

@@ -25,6 +25,8 @@ export interface Matcher {
   value: string;
   /** Compiled, anchored regex for `=~` / `!~`. */
   re?: RegExp;
+  /** The literal alternatives of a `=~` / `!~` regex without metacharacters (set lookup). */
+  values?: Set<string>;
 }
 
 export const AGGREGATORS = ['sum', 'max', 'min', 'avg', 'count'] as const;
@@ -163,6 +165,8 @@ function parseSelector(lx: Lexer): SelectorQuery {
       if (op === '=~' || op === '!~') {
         try {
           m.re = new RegExp(`^(?:${value})$`);
+          const literals = literalAlternatives(value);
+          if (literals !== undefined) m.values = new Set(literals);
         } catch {
           throw new PromQLParseError(lx.pos, `invalid regular expression in label matcher: ${value}`);
         }
@@ -235,9 +239,9 @@ function matches(labels: Labels, m: Matcher): boolean {
     case '!=':
       return v !== m.value;
     case '=~':
-      return m.re?.test(v) ?? false;
+      return m.values?.has(v) ?? m.re?.test(v) ?? false;
     case '!~':
-      return !(m.re?.test(v) ?? false);
+      return !(m.values?.has(v) ?? m.re?.test(v) ?? false);
   }
 }
 

@@ -340,7 +340,10 @@ export class BulkCollector {
     if (d !== undefined) {
       state.details = d;
       state.jobStatus = await jobSnapshotOf(rest, job, d, parts);
-      state.detailsDueAt = now + this.opts.restIntervalMs;
+      // After the first read, a random phase: the jobs discovered together do not re-read together.
+      state.detailsDueAt =
+        now +
+        (first ? Math.floor(this.opts.restIntervalMs * (0.5 + this.random() / 2)) : this.opts.restIntervalMs);
     }
     if (slow) {
       if (checkpoints !== undefined) state.checkpoints = checkpoints;
