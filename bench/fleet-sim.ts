@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,7 +24,45 @@ const SECONDS = Number(process.env.FLEET_SECONDS ?? 20);
 const CONCURRENCY = Number(process.env.FLEET_CONCURRENCY ?? 16);
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-function cpuSecondsOf(pid: number): number {
+export interface FleetSimulatorProcess {
+  child: ChildProcess;
+  urls: string[];
+  prometheusUrl: string;
+}
+
+/** `autopilot simulate --fleet` in its own process; resolves with its URLs once it listens. */
+export async function spawnFleetSimulator(jobs: number, origins: number): Promise<FleetSimulatorProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      "const { Command } = await import('commander'); const { registerSimulateCommand } = await import('./src/cli/simulate-command.ts'); const p = new Command('autopilot'); registerSimulateCommand(p); await p.parseAsync(process.argv.slice(process.argv.indexOf('simulate')), { from: 'user' });",
+      '--',
+      'simulate',
+      '--fleet',
+      String(jobs),
+      '--origins',
+      String(origins),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', code => reject(new Error(`simulator exited with ${code}`)));
+    });
+    const out = JSON.parse(line) as { urls: string[]; prometheusUrl: string };
+    return { child, urls: out.urls, prometheusUrl: out.prometheusUrl };
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
+}
+
+export function cpuSecondsOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime + stime
 }
@@ -37,30 +75,11 @@ function ownCpuSeconds(): number {
 export async function run(): Promise<void> {
   const machine = machineInfo();
   console.log(`fleet-sim: ${JOBS} jobs over ${ORIGINS} origins on ${describeMachine(machine)}`);
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--input-type=module',
-      '-e',
-      "const { Command } = await import('commander'); const { registerSimulateCommand } = await import('./src/cli/simulate-command.ts'); const p = new Command('autopilot'); registerSimulateCommand(p); await p.parseAsync(process.argv.slice(process.argv.indexOf('simulate')), { from: 'user' });",
-      '--',
-      'simulate',
-      '--fleet',
-      String(JOBS),
-      '--origins',
-      String(ORIGINS),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const started = Date.now();
+  const sim = await spawnFleetSimulator(JOBS, ORIGINS);
+  const child = sim.child;
   try {
-    const started = Date.now();
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).once('line', resolve);
-      child.once('exit', code => reject(new Error(`simulator exited with ${code}`)));
-    });
-    const urls = (JSON.parse(line) as { urls: string[] }).urls;
+    const urls = sim.urls;
     const startupMs = Date.now() - started;
     const dispatcher = httpDispatcher({ maxSockets: 2 });
     const clients = urls.map(

@@ -33,6 +33,11 @@ export interface JobSource {
   collect(job: JobRef, now: number): Promise<Snapshot>;
   /** A watching source (Kubernetes) calls `listener` when its jobs changed: discovery runs at once. */
   subscribe?(listener: () => void): () => void;
+  /**
+   * The source collects all its jobs at once per tick (bulk Prometheus collection): the
+   * standalone scheduler gives its jobs one shared phase so one collection serves them all.
+   */
+  readonly bulk?: boolean;
   /** Stops the source's own loops (watches); the daemon calls it on close. */
   close?(): Promise<void>;
 }
@@ -51,6 +56,8 @@ export interface DaemonOptions {
   onReport?: (report: HealthReport) => void;
   /** Telemetry hooks: stage timings, failed stages, lag behind schedule (standalone scheduler). */
   onTiming?: (t: AgentTiming) => void;
+  /** CPU of each stage's synchronous work (benchmarks). */
+  onCpu?: AgentDeps['onCpu'];
   onStageError?: (stage: keyof AgentTiming) => void;
   onLag?: (lagMs: number) => void;
   /** Exception classifier (rules/log-patterns.json). */
@@ -136,6 +143,7 @@ export class Daemon {
       ...(opts.planners === undefined ? {} : { planners: opts.planners }),
       ...(opts.executor === undefined ? {} : { executor: opts.executor }),
       ...(opts.onTiming === undefined ? {} : { onTiming: opts.onTiming }),
+      ...(opts.onCpu === undefined ? {} : { onCpu: opts.onCpu }),
       onError: (stage, err, job) => {
         opts.onStageError?.(stage);
         opts.log.warn(
@@ -162,6 +170,10 @@ export class Daemon {
         jitter: config.agent.jitter,
         concurrency: config.agent.concurrency,
         run,
+        groupOf: job => {
+          const source = this.sourceOf.get(job.jobKey);
+          return source?.bulk === true ? source.id : undefined;
+        },
         onLag: (_job, lagMs) => opts.onLag?.(lagMs),
       });
   }
@@ -183,7 +195,8 @@ export class Daemon {
       return report;
     }
     this.latest.set(job.jobKey, report);
-    this.updateClusterFindings();
+    const source = this.sourceOf.get(job.jobKey);
+    if (source !== undefined) this.updateClusterFindings(source.id);
     this.opts.onReport?.(report);
     return report;
   }
@@ -303,18 +316,28 @@ export class Daemon {
     }
   }
 
-  private updateClusterFindings(): void {
-    const now = this.opts.clock.now();
-    const current = new Set(cannotObserveFindings(this.observed(), now).map(f => f.subject.id));
-    for (const id of current) {
-      if (this.cannotObserveSince.has(id)) continue;
-      this.cannotObserveSince.set(id, now);
-      this.opts.log.error({ source: id }, 'cannot observe source: every job behind it is unobservable');
+  /** The reported jobs of one source (its inventory, not every report: a cycle costs O(its source)). */
+  private *observedOf(
+    sourceId: string,
+  ): Iterable<{ sourceId: string; dataState: HealthReport['dataState'] }> {
+    for (const job of this.inventory.get(sourceId) ?? []) {
+      const report = this.latest.get(job.jobKey);
+      if (report !== undefined && this.sourceOf.get(job.jobKey)?.id === sourceId)
+        yield { sourceId, dataState: report.dataState };
     }
-    for (const id of [...this.cannotObserveSince.keys()]) {
-      if (current.has(id)) continue;
-      this.cannotObserveSince.delete(id);
-      this.opts.log.info({ source: id }, 'source observable again');
+  }
+
+  /** Raises or clears "cannot observe <source>" for the source whose job just reported. */
+  private updateClusterFindings(sourceId: string): void {
+    const now = this.opts.clock.now();
+    const down = cannotObserveFindings(this.observedOf(sourceId), now).length > 0;
+    const known = this.cannotObserveSince.has(sourceId);
+    if (down && !known) {
+      this.cannotObserveSince.set(sourceId, now);
+      this.opts.log.error({ source: sourceId }, 'cannot observe source: every job behind it is unobservable');
+    } else if (!down && known) {
+      this.cannotObserveSince.delete(sourceId);
+      this.opts.log.info({ source: sourceId }, 'source observable again');
     }
   }
 

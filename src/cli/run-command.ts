@@ -96,7 +96,7 @@ export function registerRunCommands(program: Command): void {
           {},
           'no Flink cluster configured (--flink-url, flink.clusters or kubernetes.enabled): nothing to watch',
         );
-      const rest = sourcesFromConfig(config);
+      const rest = sourcesFromConfig(config, log);
       const k8s = kubernetesOrFail(config, log);
       const autopilot = await startAutopilot({
         config,

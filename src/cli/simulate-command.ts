@@ -75,6 +75,7 @@ export function registerSimulateCommand(program: Command): void {
             jobs: Number(flags.fleet),
             origins: fleet.urls.length,
             urls: fleet.urls,
+            prometheusUrl: fleet.prometheusUrl,
           }),
         );
         await untilSignal(() => fleet.close());
@@ -87,6 +88,7 @@ export function registerSimulateCommand(program: Command): void {
         JSON.stringify({
           msg: 'simulator listening',
           url: sim.url,
+          prometheusUrl: sim.url,
           scenario: scenario.name,
           flinkVersion: scenario.cluster.flinkVersion,
           timeScale: scale,

@@ -249,7 +249,17 @@ export const ConfigSchema = z.strictObject({
   kubernetes: KubernetesSection,
   prometheus: z
     .strictObject({
-      url: z.url().optional().describe('Prometheus HTTP API base URL for bulk metric collection.'),
+      url: z
+        .url()
+        .optional()
+        .describe(
+          'Prometheus HTTP API base URL. When set, job metrics are collected in bulk: one PromQL query per metric family per cluster and tick, and Flink REST per job only for what Prometheus lacks.',
+        ),
+      timeout: duration('10s', 'Per-query timeout of Prometheus queries.'),
+      restInterval: duration(
+        '5m',
+        'With Prometheus: how often each job re-reads what only REST has (job graph, checkpoint details, exceptions), unless a symptom (more restarts or failed checkpoints, a state or graph change) asks for it sooner.',
+      ),
       nodeExporterUrl: z
         .url()
         .optional()

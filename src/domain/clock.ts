@@ -96,3 +96,9 @@ export class VirtualClock implements Clock {
     this.current = epochMs;
   }
 }
+
+/** CPU ms (user + system) of this process since `start` (a `process.cpuUsage()` reading). */
+export function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}

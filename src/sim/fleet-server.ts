@@ -2,6 +2,8 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Clock } from '../domain/clock.js';
 import { Fleet } from './fleet.js';
+import { FleetSeries } from './fleet-prometheus.js';
+import { queryApi } from './promql.js';
 import { serialize } from './rest/http.js';
 import { isLoopback, SimulatorError } from './server.js';
 import type { SimFlinkVersion } from './versions.js';
@@ -23,6 +25,8 @@ export interface FleetServerOptions {
 export interface FleetServer {
   fleet: Fleet;
   urls: string[];
+  /** The fleet's Prometheus query API (`/api/v1/query`), as one Prometheus scraping every origin. */
+  prometheusUrl: string;
   close(): Promise<void>;
 }
 
@@ -82,9 +86,48 @@ export async function startFleet(options: FleetServerOptions): Promise<FleetServ
     for (const s of servers) s.close();
     throw err;
   }
+  const series = new FleetSeries(fleet);
+  const prom = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://prometheus');
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const out = queryApi(
+        req.method ?? 'GET',
+        url.pathname,
+        url.searchParams,
+        Buffer.concat(chunks).toString('utf8'),
+        series,
+        options.clock.now(),
+      ) ?? {
+        status: 404,
+        body: { status: 'error', errorType: 'not_found', error: `no route ${url.pathname}` },
+      };
+      const text = JSON.stringify(out.body);
+      res.writeHead(out.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    });
+  });
+  prom.keepAliveTimeout = 30_000;
+  prom.on('connection', s => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    prom.once('error', err => reject(new SimulatorError('listen-failed', 'cannot listen', { cause: err })));
+    prom.listen(0, '127.0.0.1', () => resolve());
+  });
+  servers.push(prom);
+  const promAddr = prom.address();
+  if (promAddr === null || typeof promAddr === 'string')
+    throw new SimulatorError('listen-failed', 'no address');
   return {
     fleet,
     urls,
+    prometheusUrl: `http://127.0.0.1:${promAddr.port}`,
     close: async () => {
       for (const s of sockets) s.destroy();
       await Promise.all(servers.map(s => new Promise<void>(r => s.close(() => r()))));

@@ -44,8 +44,16 @@ export interface FleetJob {
   startTime: number;
 }
 
+export interface FleetTaskManager {
+  id: string;
+  host: string;
+  port: number;
+  gc: boolean;
+}
+
 const SLOTS_PER_TM = 4;
 const FETCH_MS = 10_000;
+const CHECKPOINT_MS = 1200;
 const SHAPES = [
   ['Source: Kafka events', 'Sink: Kafka out'],
   ['Source: Kafka events', 'Window Aggregate', 'Sink: Kafka out'],
@@ -152,7 +160,24 @@ export class Fleet {
     });
   }
 
-  private taskManagers(origin: number): { id: string; host: string; port: number; gc: boolean }[] {
+  private readonly tmCache = new Map<number, FleetTaskManager[]>();
+
+  /** The TaskManagers of an origin (fixed for the life of the fleet). */
+  taskManagers(origin: number): FleetTaskManager[] {
+    const hit = this.tmCache.get(origin);
+    if (hit !== undefined) return hit;
+    const tms = this.buildTaskManagers(origin);
+    this.tmCache.set(origin, tms);
+    return tms;
+  }
+
+  /** Where subtask `s` of the job in slot `k` of its origin runs (as `/jobs/:id/vertices/:v` says). */
+  taskManagerOf(origin: number, k: number, s: number): FleetTaskManager | undefined {
+    const tms = this.taskManagers(origin);
+    return tms[(k + s) % tms.length];
+  }
+
+  private buildTaskManagers(origin: number): FleetTaskManager[] {
     const jobs = this.jobsOf(origin);
     const slots = jobs.reduce((a, j) => a + Math.max(...j.vertices.map(v => v.parallelism)), 0);
     const gc = jobs.some(j => j.condition === 'gc');
@@ -165,6 +190,46 @@ export class Fleet {
         gc: gc && i === 0,
       };
     });
+  }
+
+  /** A TaskManager's Status.* metrics (constant; a GC-heavy one on origins with a `gc` job). */
+  taskManagerMetrics(tm: FleetTaskManager): MetricMap {
+    const m: MetricMap = new Map<string, number>([
+      ['Status.JVM.Memory.Heap.Used', tm.gc ? 2_000_000_000 : 900_000_000],
+      ['Status.JVM.Memory.Heap.Max', 2_147_483_648],
+      ['Status.JVM.CPU.Load', 0.4],
+      ['Status.JVM.GarbageCollector.G1_Young_Generation.Time', 10_000],
+      ['Status.JVM.GarbageCollector.G1_Old_Generation.Time', 0],
+    ]);
+    if (this.features.gcAllMetrics)
+      m.set('Status.JVM.GarbageCollector.All.TimeMsPerSecond', tm.gc ? 420 : 12);
+    return m;
+  }
+
+  /** The job's last completed checkpoint at `now` (one a minute since start, 1.2 s each). */
+  checkpointAt(job: FleetJob, now: number): { count: number; triggeredAt: number } {
+    const count = Math.floor((now - job.startTime) / 60_000);
+    return { count, triggeredAt: job.startTime + count * 60_000 };
+  }
+
+  /** JobManager-side job metrics (the `jobmanager_job` scope) at `now`. */
+  jobMetrics(job: FleetJob, now: number): MetricMap {
+    const { count, triggeredAt } = this.checkpointAt(job, now);
+    const m: MetricMap = new Map<string, number>([
+      ['numRestarts', 0],
+      ['numberOfCompletedCheckpoints', count],
+      ['numberOfFailedCheckpoints', 0],
+      ['numberOfInProgressCheckpoints', 0],
+      ['totalNumberOfCheckpoints', count],
+    ]);
+    if (count > 0) {
+      m.set('lastCompletedCheckpointId', count);
+      m.set('lastCheckpointDuration', CHECKPOINT_MS);
+      m.set('lastCheckpointFullSize', 268_435_456);
+      m.set('lastCheckpointSize', 8_388_608);
+      m.set('lastCheckpointCompletedTimestamp', triggeredAt + CHECKPOINT_MS);
+    }
+    return m;
   }
 
   private aggs(query: URLSearchParams): readonly Aggregation[] | SimResponse {
@@ -326,16 +391,15 @@ export class Fleet {
     r.add('GET', '/jobs/:jobid/checkpoints', (_q, p) => {
       const j = this.findJob(p.jobid);
       if (j === undefined) return gone(p.jobid);
-      const n = Math.floor((now() - j.startTime) / 60_000);
-      const last = j.startTime + n * 60_000;
+      const { count: n, triggeredAt: last } = this.checkpointAt(j, now());
       const cp = {
         className: 'completed',
         id: n,
         status: 'COMPLETED',
         is_savepoint: false,
         trigger_timestamp: last,
-        latest_ack_timestamp: last + 1200,
-        end_to_end_duration: 1200,
+        latest_ack_timestamp: last + CHECKPOINT_MS,
+        end_to_end_duration: CHECKPOINT_MS,
         state_size: 268_435_456,
         checkpointed_size: 8_388_608,
       };
@@ -364,11 +428,10 @@ export class Fleet {
         ? gone(p.jobid)
         : json({ exceptionHistory: { entries: [], truncated: false } }),
     );
-    r.add('GET', '/jobs/:jobid/metrics', (q, p) =>
-      this.findJob(p.jobid) === undefined
-        ? gone(p.jobid)
-        : json(metricCollection(new Map([['numRestarts', 0]]), q.query)),
-    );
+    r.add('GET', '/jobs/:jobid/metrics', (q, p) => {
+      const j = this.findJob(p.jobid);
+      return j === undefined ? gone(p.jobid) : json(metricCollection(this.jobMetrics(j, now()), q.query));
+    });
     r.add('GET', '/taskmanagers', () =>
       json({
         taskmanagers: this.taskManagers(this.origin).map(tm => ({
@@ -385,15 +448,7 @@ export class Fleet {
     r.add('GET', '/taskmanagers/:taskmanagerid/metrics', (q, p) => {
       const tm = this.taskManagers(this.origin).find(t => t.id === p.taskmanagerid);
       if (tm === undefined) return errors(404, 'Could not find TaskManager');
-      const m: MetricMap = new Map<string, number>([
-        ['Status.JVM.Memory.Heap.Used', tm.gc ? 2_000_000_000 : 900_000_000],
-        ['Status.JVM.Memory.Heap.Max', 2_147_483_648],
-        ['Status.JVM.CPU.Load', 0.4],
-        ['Status.JVM.GarbageCollector.G1_Young_Generation.Time', 10_000],
-        ['Status.JVM.GarbageCollector.G1_Old_Generation.Time', 0],
-      ]);
-      if (f.gcAllMetrics) m.set('Status.JVM.GarbageCollector.All.TimeMsPerSecond', tm.gc ? 420 : 12);
-      return json(metricCollection(m, q.query));
+      return json(metricCollection(this.taskManagerMetrics(tm), q.query));
     });
     r.add('GET', '/jobmanager/metrics', q => {
       const tms = this.taskManagers(this.origin);

@@ -131,6 +131,7 @@ function jobMetrics(cluster: ClusterModel, job: JobModel, now: number): MetricMa
   m.set('lastCheckpointSize', cp.latestCompleted?.checkpointedSizeBytes ?? -1);
   m.set('lastCheckpointFullSize', cp.latestCompleted?.stateSizeBytes ?? -1);
   m.set('lastCompletedCheckpointId', cp.latestCompleted?.id ?? -1);
+  m.set('lastCheckpointCompletedTimestamp', cp.latestCompleted?.latestAckTimestamp ?? -1);
   m.set('numberOfCompletedCheckpoints', cp.counts.completed);
   m.set('numberOfFailedCheckpoints', cp.counts.failed);
   m.set('numberOfInProgressCheckpoints', cp.counts.inProgress);

@@ -1,5 +1,6 @@
 import type { ClusterModel, TaskManagerState } from './cluster.js';
 import type { MetricMap, StoreView } from './metric-store.js';
+import type { Series, SeriesSource } from './promql.js';
 import { metricOperatorName } from './topology.js';
 
 /**
@@ -10,7 +11,12 @@ import { metricOperatorName } from './topology.js';
 
 type Labels = Readonly<Record<string, string>>;
 
-class Exposition {
+/** Where rendered series go: exposition text, or an index the query API evaluates over. */
+interface SeriesSink {
+  add(name: string, labels: Labels, value: number, type?: string): void;
+}
+
+class Exposition implements SeriesSink {
   private readonly families = new Map<string, { type: string; lines: string[] }>();
 
   add(name: string, labels: Labels, value: number, type = 'gauge'): void {
@@ -77,6 +83,42 @@ const OPERATOR_METRICS = [
 
 export function renderPrometheus(cluster: ClusterModel, view: StoreView, namespace = 'flink'): string {
   const e = new Exposition();
+  emitSeries(e, cluster, view, namespace);
+  return e.render();
+}
+
+/** Every series of one metric fetch, by metric name: what a Prometheus scrape of it would store. */
+class SeriesIndex implements SeriesSink, SeriesSource {
+  readonly byName = new Map<string, Series[]>();
+
+  add(name: string, labels: Labels, value: number): void {
+    let list = this.byName.get(name);
+    if (list === undefined) this.byName.set(name, (list = []));
+    list.push({ labels, value });
+  }
+
+  series(name: string): Iterable<Series> {
+    return this.byName.get(name) ?? [];
+  }
+}
+
+const indexes = new WeakMap<StoreView, SeriesSource>();
+
+/**
+ * The series of a metric-store view as the query API's source, built once per metric fetch (the
+ * view changes only every `metrics.fetcher.update-interval`), so a query never re-renders text.
+ */
+export function seriesOf(cluster: ClusterModel, view: StoreView, namespace = 'flink'): SeriesSource {
+  let index = indexes.get(view);
+  if (index === undefined) {
+    const i = new SeriesIndex();
+    emitSeries(i, cluster, view, namespace);
+    indexes.set(view, (index = i));
+  }
+  return index;
+}
+
+function emitSeries(e: SeriesSink, cluster: ClusterModel, view: StoreView, namespace: string): void {
   const tmLabels = new Map<number, Labels>();
   for (const tm of cluster.taskManagers) {
     if (!tm.alive) continue;
@@ -128,10 +170,9 @@ export function renderPrometheus(cluster: ClusterModel, view: StoreView, namespa
     }
   }
   renderNodes(e, cluster, namespace);
-  return e.render();
 }
 
-function renderNodes(e: Exposition, cluster: ClusterModel, namespace: string): void {
+function renderNodes(e: SeriesSink, cluster: ClusterModel, namespace: string): void {
   for (const node of cluster.nodes) {
     const base = { instance: `10.1.0.${node.index + 10}:9100`, job: 'node-exporter', node: node.name };
     for (let cpu = 0; cpu < node.cores; cpu++)

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { RealClock, type Clock } from '../domain/clock.js';
-import { renderPrometheus } from './prometheus.js';
+import { renderPrometheus, seriesOf } from './prometheus.js';
+import { queryApi } from './promql.js';
 import { errors, serialize, type SimRequest, type SimResponse } from './rest/http.js';
 import type { Scenario } from './scenario.js';
 import { FlinkSurface } from './surface.js';
@@ -103,8 +104,12 @@ export class Simulator {
   /** Same answer as over HTTP, without a socket (wire faults other than hang/reset apply). */
   dispatch(method: string, pathWithQuery: string, body = ''): RawResponse {
     const url = new URL(pathWithQuery, 'http://sim');
-    if (!this.surface.reachable()) return { status: 0, text: '' };
     const req: SimRequest = { method, path: url.pathname, query: url.searchParams, body };
+    if (url.pathname === '/api/v1/query') {
+      const out = this.control(req);
+      if (out !== undefined) return { status: out.status, text: serialize(out) };
+    }
+    if (!this.surface.reachable()) return { status: 0, text: '' };
     const res = this.surface.handle(req);
     const fault = this.wireFaults.take(this.surface.router.match(method, url.pathname)?.route.pattern);
     return this.applyFault(res, fault);
@@ -132,6 +137,14 @@ export class Simulator {
         body: renderPrometheus(this.surface.cluster, view),
         contentType: 'text/plain; version=0.0.4',
       };
+    }
+    if (req.path === '/api/v1/query') {
+      // Prometheus scrapes the TaskManagers' reporters, not the JobManager: it answers while the
+      // JobManager is unreachable, from the last metric fetch.
+      this.surface.sync();
+      const now = this.surface.cluster.now();
+      const view = this.surface.store.read(now);
+      return queryApi(req.method, req.path, req.query, req.body, seriesOf(this.surface.cluster, view), now);
     }
     if (!req.path.startsWith('/__sim/')) return undefined;
     if (req.path === '/__sim/wire-faults' && req.method === 'POST') {

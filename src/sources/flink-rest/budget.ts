@@ -19,6 +19,8 @@ export class RequestBudget {
   private readonly queue: { grant: () => void; timer: NodeJS.Timeout }[] = [];
   granted = 0;
   refused = 0;
+  /** Most requests ever in flight at once (never above `maxInFlight`). */
+  peakInFlight = 0;
 
   constructor(readonly options: BudgetOptions) {}
 
@@ -34,6 +36,7 @@ export class RequestBudget {
   private acquire(): Promise<void> {
     if (this.inFlight < this.options.maxInFlight) {
       this.inFlight++;
+      this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
       this.granted++;
       return Promise.resolve();
     }
@@ -46,6 +49,7 @@ export class RequestBudget {
         grant: () => {
           clearTimeout(entry.timer);
           this.inFlight++;
+          this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
           this.granted++;
           resolve();
         },

@@ -1,3 +1,4 @@
+import { cpuMsSince } from '../../domain/clock.js';
 import { z } from 'zod';
 import { RequestBudget, type BudgetOptions } from './budget.js';
 import { FlinkRestError } from './errors.js';
@@ -40,6 +41,8 @@ export interface FlinkRestClientOptions {
 
 export interface ClientStats {
   requests: number;
+  /** CPU ms spent turning response text into checked values (JSON + schema). */
+  parseCpuMs: number;
   retries: number;
   failures: Partial<Record<FlinkRestError['code'], number>>;
 }
@@ -56,7 +59,7 @@ const enc = encodeURIComponent;
 export class FlinkRestClient {
   readonly baseUrl: string;
   readonly budget: RequestBudget;
-  readonly stats: ClientStats = { requests: 0, retries: 0, failures: {} };
+  readonly stats: ClientStats = { requests: 0, parseCpuMs: 0, retries: 0, failures: {} };
   private readonly dispatcher: Dispatcher;
   private readonly timeoutMs: number;
   private readonly retries: number;
@@ -159,6 +162,21 @@ export class FlinkRestClient {
       clearTimeout(timer);
     }
     if (res.status === 0) throw new FlinkRestError('unreachable', 'cannot reach the JobManager', { url });
+    const cpu0 = process.cpuUsage();
+    try {
+      return this.check(path, url, res, schema);
+    } finally {
+      const d = cpuMsSince(cpu0);
+      this.stats.parseCpuMs += d;
+    }
+  }
+
+  private check<S extends z.ZodType>(
+    path: string,
+    url: string,
+    res: { status: number; text: string },
+    schema: S,
+  ): z.infer<S> {
     let parsed: unknown;
     try {
       parsed = res.text === '' ? undefined : JSON.parse(res.text);

@@ -57,7 +57,7 @@ export function stableTaskManagerId(resourceId: string): string {
   return resourceId.replace(/-[0-9a-f]{6}$/, '');
 }
 
-function hostOf(tm: TaskManagerWire): string {
+export function hostOf(tm: TaskManagerWire): string {
   const m = tm.path === undefined ? null : /@([^:/]+):\d+/.exec(tm.path);
   return m?.[1] ?? stableTaskManagerId(tm.id).replace(/:\d+$/, '');
 }
@@ -73,7 +73,11 @@ function aggOf(row: AggregatedMetricsWire[number] | undefined): Agg | undefined 
 }
 
 function watermarkAgg(row: AggregatedMetricsWire[number] | undefined): Agg | undefined {
-  const a = aggOf(row);
+  return cleanWatermark(aggOf(row));
+}
+
+/** A watermark aggregate without Flink's sentinels: absent before the first watermark or when idle. */
+export function cleanWatermark(a: Agg | undefined): Agg | undefined {
   if (a === undefined || a.min === undefined || a.min <= NO_WATERMARK) return undefined;
   if (a.min >= IDLE_WATERMARK) return undefined;
   const out: Agg = { min: a.min };
@@ -165,7 +169,7 @@ async function rememberAsync<T>(client: FlinkRestClient, key: string, load: () =
 }
 
 /** Collects the parts of a snapshot; a failed part is recorded in `missing`, never thrown. */
-class Parts {
+export class Parts {
   readonly missing: string[] = [];
 
   async get<T>(name: string, load: () => Promise<T>): Promise<T | undefined> {
@@ -192,51 +196,66 @@ async function taskManagerSnapshots(
   const ids = features.gcAllMetrics ? [...TM_METRICS, ...TM_GC_ALL] : TM_METRICS;
   return Promise.all(
     list.taskmanagers.map(async tm => {
-      const host = hostOf(tm);
-      const snap: TaskManagerSnapshot = {
-        id: stableTaskManagerId(tm.id),
-        resourceId: tm.id,
-        host,
-        node: host,
-        slotsTotal: tm.slotsNumber,
-        slotsFree: tm.freeSlots,
-      };
-      if (tm.timeSinceLastHeartbeat !== undefined)
-        snap.timeSinceLastHeartbeatMs = Math.max(
-          0,
-          tm.timeSinceLastHeartbeat > 1e12 ? now - tm.timeSinceLastHeartbeat : tm.timeSinceLastHeartbeat,
-        );
+      const snap = taskManagerBase(tm, now);
       const values = await parts.get(`taskmanager:${snap.id}`, () =>
         client.cached(`tm-metrics:${tm.id}`, now, client.clusterCacheMs, () =>
           client.taskManagerMetrics(tm.id, ids),
         ),
       );
       if (values === undefined) return snap;
-      const set = (key: keyof TaskManagerSnapshot, id: string): void => {
-        const v = numberOf(values, id);
-        if (v !== undefined) (snap as unknown as Record<string, number>)[key] = v;
-      };
-      set('heapUsed', 'Status.JVM.Memory.Heap.Used');
-      set('heapMax', 'Status.JVM.Memory.Heap.Max');
-      set('metaspaceUsed', 'Status.JVM.Memory.Metaspace.Used');
-      set('metaspaceMax', 'Status.JVM.Memory.Metaspace.Max');
-      set('directUsed', 'Status.JVM.Memory.Direct.MemoryUsed');
-      set('directMax', 'Status.JVM.Memory.Direct.TotalCapacity');
-      set('cpuLoad', 'Status.JVM.CPU.Load');
-      if (features.gcAllMetrics) {
-        set('gcTimeMsPerSecond', 'Status.JVM.GarbageCollector.All.TimeMsPerSecond');
-        set('gcTimeMsTotal', 'Status.JVM.GarbageCollector.All.Time');
-      } else {
-        const young = numberOf(values, 'Status.JVM.GarbageCollector.G1_Young_Generation.Time');
-        const old = numberOf(values, 'Status.JVM.GarbageCollector.G1_Old_Generation.Time');
-        if (young !== undefined || old !== undefined) snap.gcTimeMsTotal = (young ?? 0) + (old ?? 0);
-      }
+      setTaskManagerValues(snap, id => numberOf(values, id), features);
       return snap;
     }),
   );
 }
 
-async function clusterSnapshot(
+/** What `/taskmanagers` tells about one TaskManager (identity, slots, heartbeat). */
+export function taskManagerBase(tm: TaskManagerWire, now: number): TaskManagerSnapshot {
+  const host = hostOf(tm);
+  const snap: TaskManagerSnapshot = {
+    id: stableTaskManagerId(tm.id),
+    resourceId: tm.id,
+    host,
+    node: host,
+    slotsTotal: tm.slotsNumber,
+    slotsFree: tm.freeSlots,
+  };
+  if (tm.timeSinceLastHeartbeat !== undefined)
+    snap.timeSinceLastHeartbeatMs = Math.max(
+      0,
+      tm.timeSinceLastHeartbeat > 1e12 ? now - tm.timeSinceLastHeartbeat : tm.timeSinceLastHeartbeat,
+    );
+  return snap;
+}
+
+/** Sets a TaskManager's JVM values from its Status.* metrics (REST ids), whatever the source. */
+export function setTaskManagerValues(
+  snap: TaskManagerSnapshot,
+  value: (id: string) => number | undefined,
+  features: FlinkFeatures,
+): void {
+  const set = (key: keyof TaskManagerSnapshot, id: string): void => {
+    const v = value(id);
+    if (v !== undefined && Number.isFinite(v)) (snap as unknown as Record<string, number>)[key] = v;
+  };
+  set('heapUsed', 'Status.JVM.Memory.Heap.Used');
+  set('heapMax', 'Status.JVM.Memory.Heap.Max');
+  set('metaspaceUsed', 'Status.JVM.Memory.Metaspace.Used');
+  set('metaspaceMax', 'Status.JVM.Memory.Metaspace.Max');
+  set('directUsed', 'Status.JVM.Memory.Direct.MemoryUsed');
+  set('directMax', 'Status.JVM.Memory.Direct.TotalCapacity');
+  set('cpuLoad', 'Status.JVM.CPU.Load');
+  if (features.gcAllMetrics) {
+    set('gcTimeMsPerSecond', 'Status.JVM.GarbageCollector.All.TimeMsPerSecond');
+    set('gcTimeMsTotal', 'Status.JVM.GarbageCollector.All.Time');
+  } else {
+    const young = value('Status.JVM.GarbageCollector.G1_Young_Generation.Time');
+    const old = value('Status.JVM.GarbageCollector.G1_Old_Generation.Time');
+    if (young !== undefined || old !== undefined) snap.gcTimeMsTotal = (young ?? 0) + (old ?? 0);
+  }
+}
+
+export async function clusterSnapshot(
   client: FlinkRestClient,
   features: FlinkFeatures,
   versionKnown: boolean,
@@ -269,13 +288,13 @@ async function clusterSnapshot(
   return c;
 }
 
-interface PlanInputs {
+export interface PlanInputs {
   ids: string[];
   /** An input is hash-partitioned (keyBy): the vertex's parallelism should align to key groups. */
   keyed: boolean;
 }
 
-function inputsOf(details: JobDetailsWire): Map<string, PlanInputs> {
+export function inputsOf(details: JobDetailsWire): Map<string, PlanInputs> {
   return new Map(
     (details.plan?.nodes ?? []).map(n => [
       n.id,
@@ -328,7 +347,7 @@ async function vertexSnapshot(
   return snap;
 }
 
-async function checkpointsSnapshot(
+export async function checkpointsSnapshot(
   client: FlinkRestClient,
   job: JobRef,
   parts: Parts,
@@ -366,7 +385,7 @@ async function checkpointsSnapshot(
   return snap;
 }
 
-async function exceptionEntries(
+export async function exceptionEntries(
   client: FlinkRestClient,
   job: JobRef,
   parts: Parts,
@@ -391,6 +410,22 @@ async function jobSnapshot(
   details: JobDetailsWire,
   parts: Parts,
 ): Promise<JobSnapshot> {
+  const [metrics, snap] = await Promise.all([
+    parts.get('job.metrics', () => client.jobMetrics(job.flinkJobId, ['numRestarts'])),
+    jobSnapshotOf(client, job, details, parts),
+  ]);
+  const restarts = metrics === undefined ? undefined : numberOf(metrics, 'numRestarts');
+  if (restarts !== undefined) snap.numRestarts = restarts;
+  return snap;
+}
+
+/** The job's status from its details (and, before Flink exposes `schedulerType`, its config). */
+export async function jobSnapshotOf(
+  client: FlinkRestClient,
+  job: JobRef,
+  details: JobDetailsWire,
+  parts: Parts,
+): Promise<JobSnapshot> {
   const snap: JobSnapshot = {
     id: details.jid,
     name: details.name,
@@ -402,20 +437,14 @@ async function jobSnapshot(
   // -1 = not set on the job (real 1.20.3 and 2.3.0): each vertex carries its own.
   if (details.maxParallelism !== undefined && details.maxParallelism > 0)
     snap.maxParallelism = details.maxParallelism;
-  const [metrics, config] = await Promise.all([
-    parts.get('job.metrics', () => client.jobMetrics(job.flinkJobId, ['numRestarts'])),
-    details.schedulerType !== undefined
-      ? Promise.resolve(undefined)
-      : parts.get('job.config', () =>
-          rememberAsync(client, `jm-config:${job.incarnation}`, () =>
-            client.jobManagerConfigOfJob(job.flinkJobId),
-          ),
-        ),
-  ]);
-  const restarts = metrics === undefined ? undefined : numberOf(metrics, 'numRestarts');
-  if (restarts !== undefined) snap.numRestarts = restarts;
-  if (details.schedulerType !== undefined) snap.schedulerType = details.schedulerType;
-  else if (config !== undefined) {
+  if (details.schedulerType !== undefined) {
+    snap.schedulerType = details.schedulerType;
+    return snap;
+  }
+  const config = await parts.get('job.config', () =>
+    rememberAsync(client, `jm-config:${job.incarnation}`, () => client.jobManagerConfigOfJob(job.flinkJobId)),
+  );
+  if (config !== undefined) {
     const scheduler = config.find(e => e.key === 'jobmanager.scheduler')?.value.toLowerCase();
     snap.schedulerType = scheduler === 'adaptive' ? 'Adaptive' : 'Default';
   }

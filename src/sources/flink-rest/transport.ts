@@ -5,6 +5,8 @@ export interface TransportRequest {
   method: 'GET' | 'PUT' | 'POST' | 'PATCH';
   url: string;
   body?: string;
+  /** Content type of `body` (default application/json). */
+  contentType?: string;
   signal: AbortSignal;
 }
 
@@ -29,7 +31,7 @@ export function httpDispatcher(options: { maxSockets?: number } = {}): Dispatche
       const send = isHttps ? httpsRequest : request;
       const headers: Record<string, string> = { accept: 'application/json' };
       if (req.body !== undefined) {
-        headers['content-type'] = 'application/json';
+        headers['content-type'] = req.contentType ?? 'application/json';
         headers['content-length'] = String(Buffer.byteLength(req.body));
       }
       const r = send(

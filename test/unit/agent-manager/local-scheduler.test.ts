@@ -48,6 +48,40 @@ describe('local scheduler (virtual time)', () => {
     expect(Math.max(...lags)).toBe(0);
   });
 
+  it('gives the jobs of one group one phase, also a job that joins later', async () => {
+    const clock = new VirtualClock(0);
+    const runs: [string, number][] = [];
+    let seed = 0;
+    const s = new LocalScheduler({
+      clock,
+      intervalMs: 10 * S,
+      jitter: 0.5,
+      concurrency: 10,
+      random: () => [0.2, 0.8, 0.5][seed++ % 3] ?? 0,
+      groupOf: j => (j.name.startsWith('g') ? 'cluster-g' : undefined),
+      run: j => (runs.push([j.name, clock.now()]), Promise.resolve()),
+    });
+    s.sync([job('g1'), job('x'), job('g2')]);
+    s.start();
+    for (let t = 0; t < 13; t++) {
+      await clock.advance(S);
+      await settle();
+    }
+    s.sync([job('g1'), job('x'), job('g2'), job('g3')]);
+    for (let t = 0; t < 20; t++) {
+      await clock.advance(S);
+      await settle();
+    }
+    await s.close();
+    const at = (n: string): number[] => runs.filter(r => r[0] === n).map(r => r[1]);
+    // g1 drew the group's phase (0.2 × 0.5 × 10 s); g2 shares it; x has its own (0.8 × 5 s).
+    expect(at('g1')).toEqual([1000, 11_000, 21_000, 31_000]);
+    expect(at('g2')).toEqual(at('g1'));
+    expect(at('x')).toEqual([4000, 14_000, 24_000]);
+    // g3 joined at 13 s: its first cycle is the group's next tick, not 13 s + a phase of its own.
+    expect(at('g3')).toEqual([21_000, 31_000]);
+  });
+
   it('never runs two cycles of one job at once; a slow cycle skips ticks', async () => {
     const clock = new VirtualClock(0);
     let running = 0;
