@@ -28,6 +28,7 @@ export const RECORD_KINDS = [
   'approval',
   'silence',
   'floor',
+  'restart-time',
   'scale-down-timer',
   'scale-up-block',
   'cluster-finding',

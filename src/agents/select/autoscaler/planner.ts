@@ -270,8 +270,7 @@ export class ReactivePlanner implements Planner {
     now: number,
     fallback: number,
   ): Promise<number> {
-    const key = `restart:${job.jobKey}`;
-    const known = await this.store.getRecord<RestartTimes>('floor', key, now);
+    const known = await this.store.getRecord<RestartTimes>('restart-time', job.jobKey, now);
     const cooldown = await this.store.getRecord<{ actionId?: unknown; at?: unknown }>(
       'cooldown',
       job.jobKey,
@@ -286,7 +285,7 @@ export class ReactivePlanner implements Planner {
       known?.lastActionId !== cooldown.actionId
     ) {
       const samples = [...(known?.samples ?? []), since - cooldown.at].slice(-RESTART_SAMPLES);
-      await this.store.putRecord('floor', key, { lastActionId: cooldown.actionId, samples });
+      await this.store.putRecord('restart-time', job.jobKey, { lastActionId: cooldown.actionId, samples });
       return Math.max(...samples);
     }
     return known && known.samples.length > 0 ? Math.max(...known.samples) : fallback;
