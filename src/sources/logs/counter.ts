@@ -1,0 +1,80 @@
+import type { ExceptionClassifier } from '../../agents/detect/classify.js';
+import { UNCLASSIFIED } from '../../agents/detect/classify.js';
+import { redactSecrets } from '../../telemetry/logger.js';
+import { classifiableText, LOG_LEVELS, type LogEvent, type LogLevel } from './log4j.js';
+
+/**
+ * Log events → counts per class of `rules/log-patterns.json`, with first/last seen and one
+ * sample line, secrets masked. Shared by every log source (files, Flink REST, Kubernetes).
+ */
+
+export interface LogClassCount {
+  class: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** First line of the latest event of the class, secrets masked, at most 300 characters. */
+  sample: string;
+}
+
+/** What one collection of a log source read: the counts and how much it read or skipped. */
+export interface LogCollection {
+  counts: LogClassCount[];
+  files: number;
+  bytes: number;
+  skippedBytes: number;
+  events: number;
+  binaryChunks: number;
+}
+
+export function emptyCollection(): LogCollection {
+  return { counts: [], files: 0, bytes: 0, skippedBytes: 0, events: 0, binaryChunks: 0 };
+}
+
+const SECRET_ASSIGNMENT =
+  /\b(password|passwd|secret|token|access[_-]?key|sasl\.jaas\.config)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
+
+/** A log line fit to show: registered secrets and `password=…`-style values masked, length capped. */
+export function maskLine(line: string, max = 300): string {
+  const masked = redactSecrets(line).replace(SECRET_ASSIGNMENT, '$1$2[masked]');
+  return masked.length > max ? `${masked.slice(0, max - 1)}…` : masked;
+}
+
+/** Classifies events of `minLevel` and worse; `take()` hands over the counts since the last take. */
+export class LogClassCounter {
+  private pending = new Map<string, LogClassCount>();
+  private readonly minRank: number;
+
+  constructor(
+    private readonly classifier: ExceptionClassifier,
+    /** Least severe level classified (default INFO: Flink logs heartbeat timeouts at INFO). */
+    minLevel: LogLevel = 'INFO',
+  ) {
+    this.minRank = LOG_LEVELS.indexOf(minLevel);
+  }
+
+  /** Bound, ready to be a Log4jParser's `emit`. */
+  readonly add = (e: LogEvent): void => {
+    if (LOG_LEVELS.indexOf(e.level) < this.minRank) return;
+    const cls = this.classifier.classify({ stacktrace: classifiableText(e) });
+    if (cls === UNCLASSIFIED) return;
+    const prev = this.pending.get(cls);
+    const sample = maskLine(`${e.level} ${e.logger} - ${e.message}`);
+    if (prev === undefined)
+      this.pending.set(cls, { class: cls, count: 1, firstSeen: e.at, lastSeen: e.at, sample });
+    else {
+      prev.count++;
+      prev.firstSeen = Math.min(prev.firstSeen, e.at);
+      if (e.at >= prev.lastSeen) {
+        prev.lastSeen = e.at;
+        prev.sample = sample;
+      }
+    }
+  };
+
+  take(): LogClassCount[] {
+    const out = [...this.pending.values()].sort((a, b) => a.class.localeCompare(b.class));
+    this.pending = new Map();
+    return out;
+  }
+}
