@@ -313,6 +313,10 @@ export class KubernetesJobSource implements JobSource {
     return collectSnapshot(this.client(job.restUrl), job, now);
   }
 
+  restClient(job: JobRef): FlinkRestClient {
+    return this.client(job.restUrl);
+  }
+
   /** Counters of the list/watch loops (lists, watches, errors, 410s) per collection. */
   stats(): { kind: FlinkResourceKind; lists: number; watches: number; errors: number; gone: number }[] {
     return this.reflectors.map(r => ({ kind: r.kind, ...r.reflector.stats }));

@@ -13,6 +13,7 @@ import type { Store } from '../state/store.js';
 import { analyze, markUnknown, type AnalyzeResult } from './analyze/analyze.js';
 import type { RuleEvaluator } from './analyze/rule-evaluator.js';
 import { detect, type DetectState } from './detect/detect.js';
+import { logFacts } from './detect/logs.js';
 import type { WindowLengths } from './detect/windows.js';
 import { firstAction, healthScore, riskOf } from './select/health-score.js';
 
@@ -67,6 +68,8 @@ export interface AgentSettings {
   catchUpMs: number;
   /** Exception → class (rules/log-patterns.json); without it the exception-class facts are absent. */
   classify?: (entry: ExceptionEntry) => string;
+  /** The classes of rules/log-patterns.json: each gets `job.logs.<class>.*` facts when logs are read. */
+  logClasses?: readonly string[];
 }
 
 export interface DetectStateCache {
@@ -155,6 +158,7 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
 
   let report: HealthReport;
   let analysis: AnalyzeResult;
+  let logHistory = prev?.logHistory;
   if (!fresh) {
     const lastObservedAt = snapshot?.observedAt ?? prev?.lastObservedAt;
     const recent = lastObservedAt !== undefined && now - lastObservedAt <= settings.staleAfterMs;
@@ -186,6 +190,13 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
       ...(settings.classify === undefined ? {} : { classify: settings.classify }),
     });
     await deps.detectStates.set(job.jobKey, d.state);
+    const logs = logFacts(observed.logs, prev?.logHistory, {
+      windows: settings.windows,
+      now,
+      classes: settings.logClasses ?? [],
+    });
+    Object.assign(d.facts.job.facts, logs.facts);
+    logHistory = logs.history;
     lap('detect');
     analysis = analyze({
       jobKey: job.jobKey,
@@ -247,6 +258,7 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
     scoreHistory: history,
     lastReport: report,
     ...(lastObservedAt === undefined ? {} : { lastObservedAt }),
+    ...(logHistory === undefined ? {} : { logHistory }),
   });
   lap('store');
   deps.onTiming?.(t);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { tryParseDuration } from '../domain/duration.js';
 import { alertsSection } from './alerts-schema.js';
+import { logsSection } from './logs-schema.js';
 import { freezesSection, policiesSection, policyDefaultsSection, railsSection } from './safety-schema.js';
 
 /**
@@ -294,6 +295,7 @@ export const ConfigSchema = z.strictObject({
   freezes: freezesSection(),
   rails: railsSection(duration),
   alerts: alertsSection(duration),
+  logs: logsSection(),
   api: z
     .strictObject({
       host: z

@@ -1,0 +1,133 @@
+import type { ExceptionClassifier } from '../agents/detect/classify.js';
+import type { Config } from '../config/schema.js';
+import type { JobRef, LogSignal } from '../domain/index.js';
+import type { FlinkRestClient } from '../sources/flink-rest/client.js';
+import type { LogCollection } from '../sources/logs/counter.js';
+import { LogFeed, type LogCursor } from '../sources/logs/feed.js';
+import { FileLogSource } from '../sources/logs/file-source.js';
+import { RestLogSource } from '../sources/logs/rest-source.js';
+import type { Logger } from '../telemetry/logger.js';
+
+/** What a job source offers for log collection (each optional). */
+export interface LogCapableSource {
+  /** The REST client of the job's JobManager (shared request budget). */
+  restClient?(job: JobRef): FlinkRestClient | undefined;
+  /** A pod-log reader of the job's FlinkDeployment (Kubernetes sources), keyed by deployment. */
+  podLogs?(job: JobRef): { key: string; create(): { collect(): Promise<LogCollection> } } | undefined;
+}
+
+/** Reading statistics of the last collections, for telemetry and tests. */
+export interface LogFeedStats {
+  key: string;
+  bytes: number;
+  skippedBytes: number;
+  failures: number;
+}
+
+/**
+ * The log feeds of the daemon: one per JobManager (REST), FlinkDeployment (pod logs) or log
+ * directory (files), created on first use and shared by the jobs behind it; each job reads
+ * through its own cursor. Per job the first configured kind wins: files for its cluster, then
+ * Kubernetes pod logs, then the REST log files. A feed that fails leaves the job's logs absent.
+ */
+export class LogFeeds {
+  private readonly feeds = new Map<string, LogFeed>();
+  private readonly cursors = new Map<string, LogCursor>();
+  private readonly failures = new Map<string, number>();
+  private readonly minIntervalMs: number;
+
+  constructor(
+    private readonly config: Config,
+    private readonly classifier: ExceptionClassifier,
+    private readonly log: Logger,
+  ) {
+    this.minIntervalMs = Math.max(1, Math.floor(config.agent.interval / 2));
+  }
+
+  private parser() {
+    return { maxLineLength: this.config.logs.maxLineLength, maxLines: this.config.logs.maxEventLines };
+  }
+
+  private feedFor(job: JobRef, source: LogCapableSource): { key: string; feed: LogFeed } | undefined {
+    const cfg = this.config.logs;
+    if (!cfg.enabled) return undefined;
+    const files = cfg.files.find(f => f.cluster === job.cluster);
+    let key: string | undefined;
+    let create: (() => { collect(): Promise<LogCollection> }) | undefined;
+    if (files !== undefined) {
+      key = `files:${files.dir}:${files.glob}`;
+      create = () =>
+        new FileLogSource({
+          dir: files.dir,
+          glob: files.glob,
+          classifier: this.classifier,
+          minLevel: cfg.minLevel,
+          maxBytesPerCycle: files.bytesPerCycle,
+          parser: this.parser(),
+        });
+    } else if (cfg.kubernetes.enabled && source.podLogs?.(job) !== undefined) {
+      const pods = source.podLogs(job);
+      if (pods !== undefined) {
+        key = `pods:${pods.key}`;
+        create = () => pods.create();
+      }
+    } else if (cfg.rest.enabled) {
+      const client = source.restClient?.(job);
+      if (client !== undefined) {
+        key = `rest:${client.baseUrl}`;
+        create = () =>
+          new RestLogSource({
+            client,
+            classifier: this.classifier,
+            minLevel: cfg.minLevel,
+            glob: cfg.rest.glob,
+            bytesPerCycle: cfg.rest.bytesPerCycle,
+            maxResponseBytes: cfg.rest.maxResponseBytes,
+            taskManagers: cfg.rest.taskManagers,
+            maxTaskManagers: cfg.rest.maxTaskManagers,
+            parser: this.parser(),
+          });
+      }
+    }
+    if (key === undefined || create === undefined) return undefined;
+    let feed = this.feeds.get(key);
+    if (feed === undefined) {
+      feed = new LogFeed(create(), this.minIntervalMs);
+      this.feeds.set(key, feed);
+    }
+    return { key, feed };
+  }
+
+  /** The job's log signal since its last read, or undefined (not collected, or unreadable now). */
+  async read(job: JobRef, source: LogCapableSource, now: number): Promise<LogSignal | undefined> {
+    const f = this.feedFor(job, source);
+    if (f === undefined) return undefined;
+    try {
+      const { collection, cursor } = await f.feed.read(this.cursors.get(job.jobKey), now);
+      this.cursors.set(job.jobKey, cursor);
+      this.failures.delete(f.key);
+      return { counts: collection.counts, bytes: collection.bytes, skippedBytes: collection.skippedBytes };
+    } catch (err) {
+      const n = (this.failures.get(f.key) ?? 0) + 1;
+      this.failures.set(f.key, n);
+      if (n === 1 || n % 100 === 0)
+        this.log.warn(
+          {
+            feed: f.key.replace(/^(rest|pods|files):/, '$1 '),
+            failures: n,
+            err:
+              err instanceof Error
+                ? { message: err.message, code: (err as { code?: unknown }).code }
+                : String(err),
+          },
+          'log collection failed; log facts absent',
+        );
+      return undefined;
+    }
+  }
+
+  /** A job left the inventory. */
+  forget(jobKey: string): void {
+    this.cursors.delete(jobKey);
+  }
+}
