@@ -140,7 +140,6 @@ function readSlice(
         kept += to - from;
       }
       if (received >= slice.skip + slice.take || kept >= slice.take) {
-        received = Math.min(received, slice.skip + slice.take);
         finish(false);
         abort();
         res.destroy();
