@@ -198,7 +198,7 @@ async function runScenario(
     // The JobManager/TaskManager logs over the same REST client, as `autopilot run` reads them.
     ...(lib.classifier === undefined
       ? {}
-      : { logs: new LogFeeds(config, lib.classifier, log), logClasses: lib.logClasses ?? [] }),
+      : { logs: new LogFeeds(config, lib.classifier, log, clock), logClasses: lib.logClasses ?? [] }),
   });
 
   const faults = scenario.faults;

@@ -1,10 +1,12 @@
 import type { ExceptionClassifier } from '../agents/detect/classify.js';
 import type { Config } from '../config/schema.js';
-import type { JobRef, LogSignal } from '../domain/index.js';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import type { Clock, JobRef, LogSignal } from '../domain/index.js';
 import type { FlinkRestClient } from '../sources/flink-rest/client.js';
 import type { LogCollection } from '../sources/logs/counter.js';
 import { LogFeed, type LogCursor } from '../sources/logs/feed.js';
 import { FileLogSource } from '../sources/logs/file-source.js';
+import { PodLogSource } from '../sources/logs/pod-source.js';
 import { RestLogSource } from '../sources/logs/rest-source.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -12,8 +14,8 @@ import type { Logger } from '../telemetry/logger.js';
 export interface LogCapableSource {
   /** The REST client of the job's JobManager (shared request budget). */
   restClient?(job: JobRef): FlinkRestClient | undefined;
-  /** A pod-log reader of the job's FlinkDeployment (Kubernetes sources), keyed by deployment. */
-  podLogs?(job: JobRef): { key: string; create(): { collect(): Promise<LogCollection> } } | undefined;
+  /** Where the job's FlinkDeployment pods are (Kubernetes sources). */
+  podLogs?(job: JobRef): { api: CoreV1Api; namespace: string; deployment: string } | undefined;
 }
 
 /** Reading statistics of the last collections, for telemetry and tests. */
@@ -40,6 +42,7 @@ export class LogFeeds {
     private readonly config: Config,
     private readonly classifier: ExceptionClassifier,
     private readonly log: Logger,
+    private readonly clock: Clock,
   ) {
     this.minIntervalMs = Math.max(1, Math.floor(config.agent.interval / 2));
   }
@@ -68,8 +71,19 @@ export class LogFeeds {
     } else if (cfg.kubernetes.enabled && source.podLogs?.(job) !== undefined) {
       const pods = source.podLogs(job);
       if (pods !== undefined) {
-        key = `pods:${pods.key}`;
-        create = () => pods.create();
+        key = `pods:${pods.namespace}/${pods.deployment}`;
+        create = () =>
+          new PodLogSource({
+            ...pods,
+            container: cfg.kubernetes.container,
+            classifier: this.classifier,
+            minLevel: cfg.minLevel,
+            bytesPerCycle: cfg.kubernetes.bytesPerCycle,
+            maxPods: cfg.kubernetes.maxPods,
+            timeoutMs: this.config.kubernetes.timeout,
+            now: () => this.clock.now(),
+            parser: this.parser(),
+          });
       }
     } else if (cfg.rest.enabled) {
       const client = source.restClient?.(job);

@@ -175,7 +175,7 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
     ...(classify === undefined ? {} : { classify }),
     ...(classifier === undefined || !config.logs.enabled
       ? {}
-      : { logs: new LogFeeds(config, classifier, log), logClasses: logClasses ?? [] }),
+      : { logs: new LogFeeds(config, classifier, log, clock), logClasses: logClasses ?? [] }),
     planners,
     ...(executor === undefined ? {} : { executor }),
     ...(onReport === undefined ? {} : { onReport }),

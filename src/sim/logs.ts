@@ -30,6 +30,12 @@ interface Content {
   mtime: number;
 }
 
+/** The content as one string; joined once and kept joined (files are read far more than written). */
+function text(c: Content): string {
+  if (c.parts.length > 1) c.parts = [c.parts.join('')];
+  return c.parts[0] ?? '';
+}
+
 /** One log file and its rotated predecessors. */
 export class SimLogFile {
   private current: Content;
@@ -72,11 +78,11 @@ export class SimLogFile {
 
   /** The file's text by listed name (`<name>` or `<name>.N`), undefined when there is none. */
   read(name: string): string | undefined {
-    if (name === this.name) return this.current.parts.join('');
+    if (name === this.name) return text(this.current);
     const m = /\.(\d+)$/.exec(name);
     if (m === null || name !== `${this.name}.${m[1]}`) return undefined;
     const c = this.rotated[Number(m[1]) - 1];
-    return c?.parts.join('');
+    return c === undefined ? undefined : text(c);
   }
 }
 

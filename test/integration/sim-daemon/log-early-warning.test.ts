@@ -60,7 +60,7 @@ describe('early warning from the logs', () => {
       rulesVersion: lib.version,
       log,
       ...(lib.classify === undefined ? {} : { classify: lib.classify }),
-      logs: new LogFeeds(config, lib.classifier, log),
+      logs: new LogFeeds(config, lib.classifier, log, clock),
       logClasses: lib.logClasses ?? [],
     });
 
