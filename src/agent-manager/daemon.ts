@@ -127,7 +127,7 @@ export class Daemon {
         collect: async (job, now) => {
           const source = this.sourceFor(job);
           const snapshot = await source.collect(job, now);
-          const logs = await opts.logs?.read(job, source, now);
+          const logs = await opts.logs?.read(job, source, now, snapshot);
           return logs === undefined ? snapshot : { ...snapshot, logs };
         },
       },

@@ -1,9 +1,9 @@
 import type { ExceptionClassifier } from '../agents/detect/classify.js';
 import type { Config } from '../config/schema.js';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import type { Clock, JobRef, LogSignal } from '../domain/index.js';
+import type { Clock, JobRef, LogClassSignal, LogSignal, Snapshot } from '../domain/index.js';
 import type { FlinkRestClient } from '../sources/flink-rest/client.js';
-import type { LogCollection } from '../sources/logs/counter.js';
+import type { LogClassCount, LogCollection } from '../sources/logs/counter.js';
 import { LogFeed, type LogCursor } from '../sources/logs/feed.js';
 import { FileLogSource } from '../sources/logs/file-source.js';
 import { PodLogSource } from '../sources/logs/pod-source.js';
@@ -18,12 +18,40 @@ export interface LogCapableSource {
   podLogs?(job: JobRef): { api: CoreV1Api; namespace: string; deployment: string } | undefined;
 }
 
-/** Reading statistics of the last collections, for telemetry and tests. */
-export interface LogFeedStats {
-  key: string;
-  bytes: number;
-  skippedBytes: number;
-  failures: number;
+/**
+ * Does a log event of `scope` concern the job? Its own (`job:<id>`), the JobManager's and
+ * unknown origins' unattributed ones, and those of the TaskManagers running its subtasks — of
+ * every TaskManager while that is not known (the job is not running: the TaskManager it lost
+ * matters most then). Events naming another job do not.
+ */
+export function concerns(scope: string, job: JobRef, tms: ReadonlySet<string>): boolean {
+  if (scope.startsWith('job:')) return scope === `job:${job.flinkJobId}`;
+  if (scope.startsWith('tm:')) return tms.size === 0 || tms.has(scope.slice(3));
+  return true;
+}
+
+function mergeByClass(counts: readonly LogClassCount[]): LogClassSignal[] {
+  const by = new Map<string, LogClassSignal>();
+  for (const c of counts) {
+    const prev = by.get(c.class);
+    if (prev === undefined)
+      by.set(c.class, {
+        class: c.class,
+        count: c.count,
+        firstSeen: c.firstSeen,
+        lastSeen: c.lastSeen,
+        sample: c.sample,
+      });
+    else {
+      prev.count += c.count;
+      prev.firstSeen = Math.min(prev.firstSeen, c.firstSeen);
+      if (c.lastSeen >= prev.lastSeen) {
+        prev.lastSeen = c.lastSeen;
+        prev.sample = c.sample;
+      }
+    }
+  }
+  return [...by.values()];
 }
 
 /**
@@ -112,15 +140,26 @@ export class LogFeeds {
     return { key, feed };
   }
 
-  /** The job's log signal since its last read, or undefined (not collected, or unreadable now). */
-  async read(job: JobRef, source: LogCapableSource, now: number): Promise<LogSignal | undefined> {
+  /**
+   * The job's log signal since its last read, or undefined (not collected, or unreadable now).
+   * Of a shared log it keeps what concerns the job (see `concerns`); `snapshot` tells which
+   * TaskManagers run the job's subtasks.
+   */
+  async read(
+    job: JobRef,
+    source: LogCapableSource,
+    now: number,
+    snapshot?: Snapshot,
+  ): Promise<LogSignal | undefined> {
     const f = this.feedFor(job, source);
     if (f === undefined) return undefined;
     try {
       const { collection, cursor } = await f.feed.read(this.cursors.get(job.jobKey), now);
       this.cursors.set(job.jobKey, cursor);
       this.failures.delete(f.key);
-      return { counts: collection.counts, bytes: collection.bytes, skippedBytes: collection.skippedBytes };
+      const tms = new Set((snapshot?.vertices ?? []).flatMap(v => v.taskManagers ?? []));
+      const counts = mergeByClass(collection.counts.filter(c => concerns(c.scope, job, tms)));
+      return { counts, bytes: collection.bytes, skippedBytes: collection.skippedBytes };
     } catch (err) {
       const n = (this.failures.get(f.key) ?? 0) + 1;
       this.failures.set(f.key, n);

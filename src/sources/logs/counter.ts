@@ -10,6 +10,13 @@ import { classifiableText, LOG_LEVELS, type LogEvent, type LogLevel } from './lo
 
 export interface LogClassCount {
   class: string;
+  /**
+   * Whose events these are: `job:<jobId>` when the event names a job ("… of job <id>"),
+   * else where it was logged — `jm`, `tm:<stable TaskManager id>` — or `any` when unknown
+   * (files, pods). A job counts its own, the JobManager's unattributed ones and those of its
+   * TaskManagers (see LogFeeds).
+   */
+  scope: string;
   count: number;
   firstSeen: number;
   lastSeen: number;
@@ -30,6 +37,9 @@ export interface LogCollection {
 export function emptyCollection(): LogCollection {
   return { counts: [], files: 0, bytes: 0, skippedBytes: 0, events: 0, binaryChunks: 0 };
 }
+
+/** A job named in a message: `of job <id>`, `for job <id>`, `Job <name> (<id>)`. */
+const JOB_ID = /\bjob\b[^()\n]{0,200}?\(?\b([0-9a-f]{32})\b/i;
 
 const SECRET_ASSIGNMENT =
   /\b(password|passwd|secret|token|access[_-]?key|sasl\.jaas\.config)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
@@ -53,15 +63,26 @@ export class LogClassCounter {
     this.minRank = LOG_LEVELS.indexOf(minLevel);
   }
 
-  /** Bound, ready to be a Log4jParser's `emit`. */
-  readonly add = (e: LogEvent): void => {
+  /** A Log4jParser `emit` for events logged by `origin` (`jm`, `tm:<id>`, `any`). */
+  emitFor(origin: string): (e: LogEvent) => void {
+    return e => this.addFrom(origin, e);
+  }
+
+  /** Events of unknown origin. */
+  readonly add = (e: LogEvent): void => this.addFrom('any', e);
+
+  private addFrom(origin: string, e: LogEvent): void {
     if (LOG_LEVELS.indexOf(e.level) < this.minRank) return;
-    const cls = this.classifier.classify({ stacktrace: classifiableText(e) });
+    const text = classifiableText(e);
+    const cls = this.classifier.classify({ stacktrace: text });
     if (cls === UNCLASSIFIED) return;
-    const prev = this.pending.get(cls);
+    const job = JOB_ID.exec(e.message)?.[1];
+    const scope = job === undefined ? origin : `job:${job}`;
+    const key = `${cls}\u0000${scope}`;
+    const prev = this.pending.get(key);
     const sample = maskLine(`${e.level} ${e.logger} - ${e.message}`);
     if (prev === undefined)
-      this.pending.set(cls, { class: cls, count: 1, firstSeen: e.at, lastSeen: e.at, sample });
+      this.pending.set(key, { class: cls, scope, count: 1, firstSeen: e.at, lastSeen: e.at, sample });
     else {
       prev.count++;
       prev.firstSeen = Math.min(prev.firstSeen, e.at);
@@ -70,10 +91,12 @@ export class LogClassCounter {
         prev.sample = sample;
       }
     }
-  };
+  }
 
   take(): LogClassCount[] {
-    const out = [...this.pending.values()].sort((a, b) => a.class.localeCompare(b.class));
+    const out = [...this.pending.values()].sort(
+      (a, b) => a.class.localeCompare(b.class) || a.scope.localeCompare(b.scope),
+    );
     this.pending = new Map();
     return out;
   }

@@ -98,8 +98,9 @@ export function mergeCollections(parts: readonly LogCollection[]): LogCollection
     out.events += p.events;
     out.binaryChunks += p.binaryChunks;
     for (const c of p.counts) {
-      const prev = byClass.get(c.class);
-      if (prev === undefined) byClass.set(c.class, { ...c });
+      const key = `${c.class}\u0000${c.scope}`;
+      const prev = byClass.get(key);
+      if (prev === undefined) byClass.set(key, { ...c });
       else {
         prev.count += c.count;
         prev.firstSeen = Math.min(prev.firstSeen, c.firstSeen);
@@ -110,6 +111,8 @@ export function mergeCollections(parts: readonly LogCollection[]): LogCollection
       }
     }
   }
-  out.counts = [...byClass.values()].sort((a, b) => a.class.localeCompare(b.class));
+  out.counts = [...byClass.values()].sort(
+    (a, b) => a.class.localeCompare(b.class) || a.scope.localeCompare(b.scope),
+  );
   return out;
 }

@@ -121,7 +121,11 @@ export class PodLogSource {
         atLast: new Set(),
         restarts,
         seen: n,
-        parser: new Log4jParser(this.counter.add, { ...DEFAULT_PARSER_LIMITS, ...this.opts.parser }),
+        // Pod names are not the TaskManager ids the job's vertices name: the origin stays unknown.
+        parser: new Log4jParser(this.counter.emitFor(rank(pod) === 0 ? 'jm' : 'any'), {
+          ...DEFAULT_PARSER_LIMITS,
+          ...this.opts.parser,
+        }),
       };
       // Pods there at the first collect start now; pods that appear later, at their start.
       if (this.collects === 1) st.lastTs = normalise(new Date(now).toISOString().slice(0, 19), '999999999');

@@ -2,6 +2,7 @@ import type { ExceptionClassifier } from '../../agents/detect/classify.js';
 import { FlinkRestError } from '../flink-rest/errors.js';
 import type { FlinkRestClient } from '../flink-rest/client.js';
 import type { LogFileWire } from '../flink-rest/schemas.js';
+import { stableTaskManagerId } from '../flink-rest/snapshot.js';
 import { emptyCollection, LogClassCounter, type LogCollection } from './counter.js';
 import { matchesGlob } from './file-tail.js';
 import { DEFAULT_PARSER_LIMITS, Log4jParser, type LogLevel, type ParserLimits } from './log4j.js';
@@ -155,7 +156,10 @@ export class RestLogSource {
           state = {
             offset,
             seen: n,
-            parser: new Log4jParser(this.counter.add, { ...DEFAULT_PARSER_LIMITS, ...this.opts.parser }),
+            parser: new Log4jParser(
+              this.counter.emitFor(tm === undefined ? 'jm' : `tm:${stableTaskManagerId(tm)}`),
+              { ...DEFAULT_PARSER_LIMITS, ...this.opts.parser },
+            ),
           };
           this.files.set(key, state);
         }
