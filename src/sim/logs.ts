@@ -145,7 +145,7 @@ export interface LogView {
       outputs: readonly number[];
       parallelism: number;
     }[];
-    exceptions: readonly { stacktrace: string; timestamp: number; taskName: string }[];
+    exceptions: readonly { stacktrace: string; timestamp: number; taskName: string; taskManagerId: string }[];
     checkpoints: {
       counts: { completed: number; failed: number; total: number };
       latestCompleted?: { id: number; endToEndDurationMs: number; checkpointedSizeBytes: number } | undefined;
@@ -165,6 +165,8 @@ const JVM_PAUSE = 'org.apache.hadoop.util.JvmPauseMonitor';
 const TASK_EXECUTOR = 'org.apache.flink.runtime.taskexecutor.TaskExecutor';
 
 interface JobSeen {
+  /** TaskManager indexes of the job's slots when it last ran. */
+  slots: number[];
   status: string;
   completed: number;
   failed: number;
@@ -266,6 +268,7 @@ export class SimLogs {
     ms: (k: string) => number,
   ): void {
     const seen = this.jobs.get(job.id) ?? {
+      slots: [...job.slots],
       status: 'CREATED',
       completed: job.checkpoints.counts.completed,
       failed: job.checkpoints.counts.failed,
@@ -315,25 +318,32 @@ export class SimLogs {
       }
     }
     const e = job.exceptions[0];
-    if (e !== undefined && e.timestamp === now && job.status !== seen.status) {
-      const tmIndex = job.slots[0];
-      const where = tmIndex === undefined ? '' : ` on ${view.taskManagers[tmIndex]?.resourceId ?? ''}`;
+    const failed = e !== undefined && e.timestamp === now && job.status !== seen.status ? e : undefined;
+    if (failed !== undefined) {
+      // The task that failed, on the TaskManager it ran on (the job's slots are gone by now).
+      const tm =
+        view.taskManagers.find(t => t.resourceId === failed.taskManagerId && failed.taskManagerId !== '') ??
+        view.taskManagers[seen.slots[0] ?? -1];
+      const where = tm === undefined ? '' : ` on ${tm.resourceId} @ ${tm.host} (dataPort=${tm.dataPort})`;
       this.jm(
         now,
         'INFO',
         EXECUTION_GRAPH,
-        `${e.taskName === '' ? job.spec.name : e.taskName} (attempt #0) switched from RUNNING to FAILED${where}.`,
-        e.stacktrace,
+        `${failed.taskName === '' ? job.spec.name : failed.taskName} (attempt #0) switched from RUNNING to FAILED${where}.`,
+        failed.stacktrace,
       );
     }
     if (job.status !== seen.status) {
+      // As Flink does, the job's state change carries the failure that caused it.
       this.jm(
         now,
         'INFO',
         JOB_MASTER,
         `Job ${job.spec.name} (${job.id}) switched from state ${seen.status} to ${job.status}.`,
+        failed?.stacktrace ?? '',
       );
     }
+    if (job.slots.length > 0) seen.slots = [...job.slots];
     seen.status = job.status;
     seen.completed = cp.counts.completed;
     seen.failed = cp.counts.failed;
@@ -421,8 +431,11 @@ export class SimLogs {
       case 'heap-oom': {
         const every = f.kind === 'heap-oom' ? 7 : 11;
         if (sec % every !== 0) return;
+        // A job's fault shows on the TaskManagers running it; otherwise where the fault says.
+        const ofJob = view.jobs.find(j => j.spec.name === f.job);
         for (const tm of view.taskManagers) {
           if (!tm.alive || (f.taskManager !== undefined && f.taskManager !== tm.index)) continue;
+          if (f.taskManager === undefined && ofJob !== undefined && !ofJob.slots.includes(tm.index)) continue;
           const pause = Math.round(param(f, 'gcMsPerSecond', 450) * 8 + (hash32(`${tm.index}/${sec}`) % 900));
           this.tmLog(
             tm.resourceId,

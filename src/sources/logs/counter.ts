@@ -1,6 +1,7 @@
 import type { ExceptionClassifier } from '../../agents/detect/classify.js';
 import { UNCLASSIFIED } from '../../agents/detect/classify.js';
 import { redactSecrets } from '../../telemetry/logger.js';
+import { stableTaskManagerId } from '../flink-rest/snapshot.js';
 import { classifiableText, LOG_LEVELS, type LogEvent, type LogLevel } from './log4j.js';
 
 /**
@@ -41,6 +42,9 @@ export function emptyCollection(): LogCollection {
 /** A job named in a message: `of job <id>`, `for job <id>`, `Job <name> (<id>)`. */
 const JOB_ID = /\bjob\b[^()\n]{0,200}?\(?\b([0-9a-f]{32})\b/i;
 
+/** A task failure names its TaskManager: `… switched from RUNNING to FAILED on <resource id> @ host`. */
+const FAILED_ON = /switched from \w+ to FAILED on (\S+) @ /;
+
 const SECRET_ASSIGNMENT =
   /\b(password|passwd|secret|token|access[_-]?key|sasl\.jaas\.config)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
 
@@ -77,7 +81,9 @@ export class LogClassCounter {
     const cls = this.classifier.classify({ stacktrace: text });
     if (cls === UNCLASSIFIED) return;
     const job = JOB_ID.exec(e.message)?.[1];
-    const scope = job === undefined ? origin : `job:${job}`;
+    const tm = job === undefined ? FAILED_ON.exec(e.message)?.[1] : undefined;
+    const scope =
+      job !== undefined ? `job:${job}` : tm !== undefined ? `tm:${stableTaskManagerId(tm)}` : origin;
     const key = `${cls}\u0000${scope}`;
     const prev = this.pending.get(key);
     const sample = maskLine(`${e.level} ${e.logger} - ${e.message}`);

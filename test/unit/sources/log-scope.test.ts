@@ -29,9 +29,16 @@ describe('log event attribution in a shared cluster', () => {
       '2026-11-11 00:27:32,000 WARN  org.apache.hadoop.util.JvmPauseMonitor                       [] - Detected pause in JVM or host machine (eg GC): pause of approximately 4000ms\n',
     );
     tm.flush();
+    // A task failure without a job id: the TaskManager it failed on.
+    jm.push(
+      '2026-11-11 00:27:33,000 INFO  org.apache.flink.runtime.executiongraph.ExecutionGraph       [] - Map (1/4) (attempt #0) switched from RUNNING to FAILED on 10.0.0.12:3-a1b2c3 @ 10.0.0.12 (dataPort=4000).\n' +
+        'java.lang.OutOfMemoryError: Java heap space\n\tat java.base/java.util.Arrays.copyOf(Arrays.java:3745)\n',
+    );
+    jm.flush();
     expect(counter.take().map(c => `${c.class}@${c.scope}`)).toEqual([
       `checkpoint-timeout@job:${OTHER}`,
       `checkpoint-timeout@job:${JOB}`,
+      'heap-oom@tm:10.0.0.12:3',
       'jvm-pause@tm:10.0.0.11:2',
       'tm-heartbeat-timeout@jm',
     ]);
