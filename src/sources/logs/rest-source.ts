@@ -47,7 +47,7 @@ export interface RestLogCollection extends LogCollection {
   /** The most bytes held from one read (the memory bound of a read). */
   largestRead: number;
   rotations: number;
-  /** Files not read because their new bytes lie beyond `maxResponseBytes`. */
+  /** Files not read because their new bytes lie beyond `maxResponseBytes` or the read timed out. */
   oversizeFiles: number;
   /** TaskManagers whose log list or file could not be read this time. */
   failedTaskManagers: number;
@@ -266,7 +266,9 @@ export class RestLogSource {
         max: this.maxResponse,
       });
     } catch (err) {
-      if (err instanceof FlinkRestError && err.code === 'too-large') {
+      // Too large, or too slow to stream up to the offset: skip what is new (counted) rather
+      // than try the same read every cycle.
+      if (err instanceof FlinkRestError && (err.code === 'too-large' || err.code === 'timeout')) {
         out.oversizeFiles++;
         out.skippedBytes += file.size - from;
         return undefined;

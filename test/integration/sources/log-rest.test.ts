@@ -188,4 +188,27 @@ describe('Flink REST log source against the simulator over HTTP', () => {
     expect(res.sliced.received).toBeLessThan(bigSize);
     expect(res.text).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2},\d{3} (INFO|WARN|ERROR) /);
   });
+
+  it('a log read that hangs is skipped and counted, never stalls the collect; an unreadable TaskManager is counted', async () => {
+    const { clock, url } = await setup(1024 * 1024);
+    const slow = new FlinkRestClient({ baseUrl: url, timeoutMs: 300, retries: 0 });
+    const source = new RestLogSource({ client: slow, classifier });
+    await source.collect();
+    await clock.advance(60_000);
+    const hang = await fetch(`${url}/__sim/wire-faults`, {
+      method: 'POST',
+      body: JSON.stringify({ route: '/jobmanager/logs/:filename', mode: 'hang', times: 1 }),
+    });
+    expect(hang.status).toBe(200);
+    const c = await source.collect();
+    expect(c.oversizeFiles).toBe(1);
+    expect(c.skippedBytes).toBeGreaterThan(0);
+    // The TaskManagers' files were read all the same.
+    expect(c.bytes).toBeGreaterThan(0);
+    // The JobManager's next bytes are read again normally.
+    await clock.advance(60_000);
+    const next = await source.collect();
+    expect(next.oversizeFiles).toBe(0);
+    expect(next.reads).toBeGreaterThan(0);
+  });
 });
