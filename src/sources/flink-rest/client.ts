@@ -193,7 +193,7 @@ export class FlinkRestClient {
         throw new FlinkRestError('http', `HTTP ${res.status}`, { url: res.url, status: res.status });
       if (res.sliced !== undefined) return { text: res.text, sliced: res.sliced };
       try {
-        return sliceWhole(Buffer.from(res.text, 'utf8'), slice);
+        return sliceWhole(res.text, slice);
       } catch (err) {
         throw new FlinkRestError('too-large', (err as Error).message, { url: res.url }, { cause: err });
       }

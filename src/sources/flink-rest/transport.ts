@@ -49,15 +49,26 @@ export class BodyTooLargeError extends Error {
  * Applies a slice to a body received whole (dispatchers that cannot stream: in-process). Bytes
  * beyond `max` are never looked at: the caller sees the same error a streaming read would give.
  */
-export function sliceWhole(body: Buffer, slice: ByteSlice): { text: string; sliced: SliceResult } {
-  const end = Math.min(body.length, slice.skip + slice.take);
+export function sliceWhole(body: string, slice: ByteSlice): { text: string; sliced: SliceResult } {
+  // Pure ASCII (log files nearly always are): characters are bytes, no copy into a Buffer.
+  if (!NON_ASCII.test(body)) {
+    const end = Math.min(body.length, slice.skip + slice.take);
+    if (end > slice.max) throw new BodyTooLargeError(slice.max);
+    const text = body.slice(Math.min(body.length, slice.skip), end);
+    return { text, sliced: { received: end, kept: text.length, ended: end >= body.length } };
+  }
+  const bytes = Buffer.from(body, 'utf8');
+  const end = Math.min(bytes.length, slice.skip + slice.take);
   if (end > slice.max) throw new BodyTooLargeError(slice.max);
-  const kept = body.subarray(Math.min(body.length, slice.skip), end);
+  const kept = bytes.subarray(Math.min(bytes.length, slice.skip), end);
   return {
     text: kept.toString('utf8'),
-    sliced: { received: end, kept: kept.length, ended: end >= body.length },
+    sliced: { received: end, kept: kept.length, ended: end >= bytes.length },
   };
 }
+
+/** Anything but printable ASCII, tab and line breaks (those take the exact, Buffer path). */
+const NON_ASCII = /[^ -~\t\n\r]/;
 
 /** Sends one request; rejects on network errors and on abort. Injectable for tests and in-process use. */
 export type Dispatcher = (req: TransportRequest) => Promise<TransportResponse>;
