@@ -17,6 +17,7 @@ import {
   type Severity,
   type Subject,
 } from '../src/domain/index.js';
+import { LogFeeds } from '../src/agent-manager/log-feeds.js';
 import { Simulator, inProcessDispatcher, loadScenario, type Scenario } from '../src/sim/index.js';
 import { FlinkRestClient, collectSnapshot, listJobs } from '../src/sources/flink-rest/index.js';
 import { MemoryStore } from '../src/state/memory-store.js';
@@ -182,7 +183,9 @@ async function runScenario(
     id: `flink:${clusterLabel}`,
     listJobs: () => listJobs(client, { clusterLabel }),
     collect: (job, now) => collectSnapshot(client, job, now),
+    restClient: () => client,
   };
+  const log = createLogger({ level: 'silent' });
   const daemon = new Daemon({
     config,
     clock,
@@ -190,8 +193,12 @@ async function runScenario(
     store: new MemoryStore(),
     rules: lib.rules,
     rulesVersion: lib.version,
-    log: createLogger({ level: 'silent' }),
+    log,
     ...(lib.classify === undefined ? {} : { classify: lib.classify }),
+    // The JobManager/TaskManager logs over the same REST client, as `autopilot run` reads them.
+    ...(lib.classifier === undefined
+      ? {}
+      : { logs: new LogFeeds(config, lib.classifier, log, clock), logClasses: lib.logClasses ?? [] }),
   });
 
   const faults = scenario.faults;

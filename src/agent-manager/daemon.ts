@@ -24,9 +24,10 @@ import type {
 import type { Store } from '../state/store.js';
 import type { Logger } from '../telemetry/logger.js';
 import { LocalScheduler } from './local-scheduler.js';
+import type { LogCapableSource, LogFeeds } from './log-feeds.js';
 
 /** One place jobs come from and are observed through: a Flink REST cluster, a Kubernetes context… */
-export interface JobSource {
+export interface JobSource extends LogCapableSource {
   /** Stable id used in "cannot observe <id>" (e.g. `flink:<label>`). */
   readonly id: string;
   listJobs(): Promise<JobRef[]>;
@@ -62,6 +63,10 @@ export interface DaemonOptions {
   onLag?: (lagMs: number) => void;
   /** Exception classifier (rules/log-patterns.json). */
   classify?: (entry: ExceptionEntry) => string;
+  /** Log collection (config `logs`); without it no job has log facts. */
+  logs?: LogFeeds;
+  /** The classes of rules/log-patterns.json (each gets `job.logs.<class>.*` facts). */
+  logClasses?: readonly string[];
   /** Default: the in-process LocalScheduler (standalone). Distributed: a BullmqScheduler. */
   scheduler?: (run: (job: JobRef) => Promise<void>) => CycleScheduler;
   /** Default: in memory. Distributed: `storeDetectStates(store)`, shared by the replicas. */
@@ -125,7 +130,14 @@ export class Daemon {
     const evaluator = compileRules(opts.rules);
     this.deps = {
       clock,
-      collector: { collect: (job, now) => this.sourceFor(job).collect(job, now) },
+      collector: {
+        collect: async (job, now) => {
+          const source = this.sourceFor(job);
+          const snapshot = await source.collect(job, now);
+          const logs = await opts.logs?.read(job, source, now, snapshot);
+          return logs === undefined ? snapshot : { ...snapshot, logs };
+        },
+      },
       store: opts.store,
       evaluator,
       rulesVersion: opts.rulesVersion,
@@ -137,6 +149,7 @@ export class Daemon {
         windows: config.windows,
         catchUpMs: config.autoscaler.catchUp,
         ...(opts.classify === undefined ? {} : { classify: opts.classify }),
+        ...(opts.logClasses === undefined ? {} : { logClasses: opts.logClasses }),
       },
       detectStates: this.detectStates,
       policy: job => toCyclePolicy(resolvePolicy(job, config)),
@@ -192,6 +205,7 @@ export class Daemon {
     if (!this.sourceOf.has(job.jobKey)) {
       // The job left the inventory while this cycle ran: keep nothing of it.
       await this.detectStates.delete?.(job.jobKey);
+      this.opts.logs?.forget(job.jobKey);
       return report;
     }
     this.latest.set(job.jobKey, report);
@@ -232,6 +246,7 @@ export class Daemon {
     for (const key of new Set([...this.latest.keys(), ...this.known])) {
       if (this.sourceOf.has(key)) continue;
       this.latest.delete(key);
+      this.opts.logs?.forget(key);
       void Promise.resolve(this.detectStates.delete?.(key)).catch((err: unknown) =>
         this.opts.log.warn({ jobKey: key, err: (err as Error).message }, 'dropping detect state failed'),
       );

@@ -1,4 +1,4 @@
-import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Config } from '../config/schema.js';
 import { k8sIncarnation, k8sJobKey, type JobRef } from '../domain/index.js';
 import { collectSnapshot, FlinkRestClient } from '../sources/flink-rest/index.js';
@@ -86,7 +86,7 @@ export function toJobRef(kind: FlinkResourceKind, raw: unknown, cfg: KubernetesS
     restUrl,
     labels: { ...(md.labels ?? {}) },
     annotations: { ...annotations },
-    resource: { kind, namespace: md.namespace, name: md.name },
+    resource: { kind, namespace: md.namespace, name: md.name, deployment: cluster },
   };
 }
 
@@ -122,6 +122,7 @@ export class KubernetesJobSource implements JobSource {
   private readonly projections = new Map<string, string>();
   private readonly mappings = new WeakMap<object, JobRef | Skip>();
   private started = false;
+  private coreApi: CoreV1Api | undefined;
 
   constructor(private readonly opts: KubernetesJobSourceOptions) {
     const s = opts.settings;
@@ -311,6 +312,18 @@ export class KubernetesJobSource implements JobSource {
 
   collect(job: JobRef, now: number) {
     return collectSnapshot(this.client(job.restUrl), job, now);
+  }
+
+  restClient(job: JobRef): FlinkRestClient {
+    return this.client(job.restUrl);
+  }
+
+  /** The job's FlinkDeployment pods, for pod-log collection (`logs.kubernetes`). */
+  podLogs(job: JobRef): { api: CoreV1Api; namespace: string; deployment: string } | undefined {
+    const r = job.resource;
+    if (r === undefined) return undefined;
+    this.coreApi ??= this.kubeConfig.makeApiClient(CoreV1Api);
+    return { api: this.coreApi, namespace: r.namespace, deployment: r.deployment ?? r.name };
   }
 
   /** Counters of the list/watch loops (lists, watches, errors, 410s) per collection. */

@@ -22,6 +22,7 @@ export function restJobSource(
     client: c,
     listJobs: () => listJobs(c, { clusterLabel: cluster.label, labels: cluster.labels }),
     collect: (job, now) => collectSnapshot(c, job, now),
+    restClient: () => c,
   };
 }
 

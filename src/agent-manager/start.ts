@@ -9,8 +9,14 @@ import { createApiServer } from '../api/server.js';
 import { defaultRulesDir, loadRuleLibrary, readRuleSources, RuleLoadError } from '../config/rule-files.js';
 import type { Config } from '../config/schema.js';
 import { RealClock, type Clock, type ExceptionEntry, type HealthReport, type Rule } from '../domain/index.js';
-import { compileClassifier } from '../agents/detect/classify.js';
-import { loadLogPatterns } from '../config/log-patterns.js';
+import { compileClassifier, type ExceptionClassifier } from '../agents/detect/classify.js';
+import {
+  loadLogPatterns,
+  logPatternClasses,
+  unknownLogClassErrors,
+  type LogPatternsFile,
+} from '../config/log-patterns.js';
+import { LogFeeds } from './log-feeds.js';
 import { FileStore } from '../state/file-store.js';
 import { RedisStore } from '../state/redis-store.js';
 import type { Store } from '../state/store.js';
@@ -62,6 +68,9 @@ export interface Library {
   version: string;
   /** Exception classifier from `log-patterns.json` (absent when the library has none). */
   classify?: (entry: ExceptionEntry) => string;
+  classifier?: ExceptionClassifier;
+  /** The classes of `log-patterns.json`, in file order. */
+  logClasses?: string[];
 }
 
 /**
@@ -72,12 +81,19 @@ export async function loadLibrary(dir: string | undefined): Promise<Library> {
   const rulesDir = dir ?? defaultRulesDir();
   const [library, patterns] = await Promise.all([loadRuleLibrary(rulesDir), loadLogPatterns(rulesDir)]);
   const errors = [...library.errors, ...patterns.errors];
+  if (errors.length === 0) errors.push(...unknownLogClassErrors(library.rules, patterns.patterns));
   if (errors.length > 0) throw new RuleLoadError(errors);
   const classifier = patterns.patterns === undefined ? undefined : compileClassifier(patterns.patterns);
   return {
     rules: library.rules,
     version: rulesVersionOf(await readRuleSources(rulesDir)),
-    ...(classifier === undefined ? {} : { classify: (e: ExceptionEntry) => classifier.classify(e) }),
+    ...(classifier === undefined
+      ? {}
+      : {
+          classify: (e: ExceptionEntry) => classifier.classify(e),
+          classifier,
+          logClasses: logPatternClasses(patterns.patterns as LogPatternsFile).map(c => c.class),
+        }),
   };
 }
 
@@ -90,7 +106,7 @@ export async function loadLibrary(dir: string | undefined): Promise<Library> {
 export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot> {
   const { config, log } = opts;
   const clock = opts.clock ?? new RealClock();
-  const { rules, version, classify } = await loadLibrary(config.rules.dir);
+  const { rules, version, classify, classifier, logClasses } = await loadLibrary(config.rules.dir);
   let store: Store;
   let redis: Redis | undefined;
   let mode: Autopilot['mode'] = 'standalone';
@@ -157,6 +173,9 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
     rulesVersion: version,
     log,
     ...(classify === undefined ? {} : { classify }),
+    ...(classifier === undefined || !config.logs.enabled
+      ? {}
+      : { logs: new LogFeeds(config, classifier, log, clock), logClasses: logClasses ?? [] }),
     planners,
     ...(executor === undefined ? {} : { executor }),
     ...(onReport === undefined ? {} : { onReport }),

@@ -14,6 +14,7 @@ import { analyze, markUnknown, type AnalyzeResult } from './analyze/analyze.js';
 import type { RuleEvaluator } from './analyze/rule-evaluator.js';
 import { detect, type DetectState } from './detect/detect.js';
 import { cpuMsSince } from '../domain/clock.js';
+import { logFacts } from './detect/logs.js';
 import type { WindowLengths } from './detect/windows.js';
 import { firstAction, healthScore, riskOf } from './select/health-score.js';
 
@@ -87,6 +88,8 @@ export interface AgentSettings {
   catchUpMs: number;
   /** Exception → class (rules/log-patterns.json); without it the exception-class facts are absent. */
   classify?: (entry: ExceptionEntry) => string;
+  /** The classes of rules/log-patterns.json: each gets `job.logs.<class>.*` facts when logs are read. */
+  logClasses?: readonly string[];
 }
 
 export interface DetectStateCache {
@@ -189,6 +192,7 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
   let report: HealthReport;
   let analysis: AnalyzeResult;
   let cycleFacts: JobFacts | undefined;
+  let logHistory = prev?.logHistory;
   if (!fresh) {
     const lastObservedAt = snapshot?.observedAt ?? prev?.lastObservedAt;
     const recent = lastObservedAt !== undefined && now - lastObservedAt <= settings.staleAfterMs;
@@ -223,6 +227,13 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
       }),
     );
     await deps.detectStates.set(job.jobKey, d.state);
+    const logs = logFacts(observed.logs, prev?.logHistory, {
+      windows: settings.windows,
+      now,
+      classes: settings.logClasses ?? [],
+    });
+    Object.assign(d.facts.job.facts, logs.facts);
+    logHistory = logs.history;
     cycleFacts = d.facts;
     lap('detect');
     const analyzed = sync('analyze', () =>
@@ -304,6 +315,7 @@ export async function runCycle(job: JobRef, deps: AgentDeps): Promise<CycleResul
       scoreHistory: history,
       lastReport: finalReport,
       ...(lastObservedAt === undefined ? {} : { lastObservedAt }),
+      ...(logHistory === undefined ? {} : { logHistory }),
     }),
   );
   lap('store');

@@ -11,7 +11,12 @@ import {
 } from '../agents/analyze/rule-tests.js';
 import type { RuleTestFile } from '../agents/analyze/rule-tests.js';
 import { UNCLASSIFIED } from '../agents/detect/classify.js';
-import { LOG_PATTERNS_FILE, loadLogPatterns, logPatternClasses } from '../config/log-patterns.js';
+import {
+  LOG_PATTERNS_FILE,
+  loadLogPatterns,
+  logPatternClasses,
+  unknownLogClassErrors,
+} from '../config/log-patterns.js';
 import type { LogPatternsFile } from '../config/log-patterns.js';
 import {
   defaultRulesDir,
@@ -27,6 +32,8 @@ import {
   CATEGORIES,
   FACT_DICTIONARY,
   FACT_DICTIONARY_VERSION,
+  FACT_TEMPLATES,
+  LOG_CLASS_PLACEHOLDER,
   formatDuration,
   SCOPES,
 } from '../domain/index.js';
@@ -55,6 +62,11 @@ export async function rulesValidate(dir: string, io: CommandIo = processIo): Pro
   const rules = await validLibrary(dir, io);
   const patterns = await validLogPatterns(dir, io);
   if (rules === undefined || patterns === undefined) return 1;
+  const unknown = unknownLogClassErrors(rules, patterns ?? undefined);
+  if (unknown.length > 0) {
+    io.err(unknown.map(e => `${formatRuleFileError(e)}\n`).join(''));
+    return 1;
+  }
   io.out(`${rules.length} rules, ${patterns?.patterns.length ?? 0} log patterns OK (${dir})\n`);
   return 0;
 }
@@ -278,7 +290,8 @@ function logPatternLines(file: LogPatternsFile): string[] {
     'From `rules/log-patterns.json`. Exceptions are classified root cause first: the deepest link of ' +
       'the `Caused by` chain that a pattern matches decides; among patterns matching that link the ' +
       `highest priority wins. A trace nothing matches is \`${UNCLASSIFIED}\`. The classes appear in ` +
-      '`job.exceptions.latestClass`, `job.exceptions.classesMedium` and `job.exceptions.classesLong`.',
+      '`job.exceptions.latestClass`, `job.exceptions.classesMedium` and `job.exceptions.classesLong`; ' +
+      `log events (JobManager and TaskManager logs) of each class are counted in \`job.logs.${LOG_CLASS_PLACEHOLDER}.*\`.`,
     '',
     '| class | category | exception class | message | unless the chain matches | priority | description |',
     '|---|---|---|---|---|---|---|',
@@ -322,7 +335,7 @@ export function renderRulesMarkdown(rules: readonly Rule[], logPatterns?: LogPat
       '| fact | type | unit | aggregation | window | description |',
       '|---|---|---|---|---|---|',
     );
-    for (const d of FACT_DICTIONARY.values()) {
+    for (const d of [...FACT_DICTIONARY.values(), ...FACT_TEMPLATES]) {
       if (d.scope !== scope) continue;
       lines.push(
         `| \`${d.name}\` | ${d.type} | ${d.unit} | ${d.aggregation} | ${d.window} | ${cell(d.description)} |`,

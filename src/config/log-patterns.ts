@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { CATEGORIES } from '../domain/index.js';
-import type { Category } from '../domain/index.js';
+import { CATEGORIES, logClassOfFact } from '../domain/index.js';
+import type { Category, Condition, Rule } from '../domain/index.js';
 import { jsonPath, parseJsonSource, zodErrors } from './rule-files.js';
 import type { RuleFileError } from './rule-files.js';
 
@@ -107,4 +107,42 @@ export function logPatternClasses(file: LogPatternsFile): { class: string; categ
   const seen = new Map<string, Category>();
   for (const p of file.patterns) if (!seen.has(p.class)) seen.set(p.class, p.category);
   return [...seen].map(([cls, category]) => ({ class: cls, category }));
+}
+
+function factNames(c: Condition, out: Set<string>): Set<string> {
+  if ('all' in c) c.all.forEach(x => factNames(x, out));
+  else if ('any' in c) c.any.forEach(x => factNames(x, out));
+  else if ('not' in c) factNames(c.not, out);
+  else {
+    out.add(c.fact);
+    if (typeof c.value === 'object' && c.value !== null && 'fact' in c.value) out.add(c.value.fact);
+  }
+  return out;
+}
+
+/**
+ * Rules reading `job.logs.<class>.*` facts of a class the patterns do not define (a typo would
+ * leave such a rule silent forever): one error per rule and class.
+ */
+export function unknownLogClassErrors(
+  rules: readonly Rule[],
+  file: LogPatternsFile | undefined,
+): RuleFileError[] {
+  const known = new Set(file === undefined ? [] : logPatternClasses(file).map(c => c.class));
+  const errors: RuleFileError[] = [];
+  for (const rule of rules) {
+    const classes = new Set(
+      [...factNames(rule.conditions, new Set())]
+        .map(logClassOfFact)
+        .filter((c): c is string => c !== undefined && !known.has(c)),
+    );
+    for (const cls of classes)
+      errors.push({
+        file: rule.file,
+        ruleId: rule.id,
+        path: '$.conditions',
+        message: `log class "${cls}" is not defined in ${LOG_PATTERNS_FILE}`,
+      });
+  }
+  return errors;
 }

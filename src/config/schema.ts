@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { tryParseDuration } from '../domain/duration.js';
 import { alertsSection } from './alerts-schema.js';
 import { calendarSection } from './calendar-schema.js';
+import { logsSection } from './logs-schema.js';
 import { freezesSection, policiesSection, policyDefaultsSection, railsSection } from './safety-schema.js';
 
 /**
@@ -323,6 +324,7 @@ export const ConfigSchema = z.strictObject({
   freezes: freezesSection(),
   rails: railsSection(duration),
   alerts: alertsSection(duration),
+  logs: logsSection(),
   api: z
     .strictObject({
       host: z

@@ -328,8 +328,79 @@ fact('node.nicErrorsRate', 'number', 'per_s', 'sum', 'NIC receive + transmit err
 fact('node.nicDropsRate', 'number', 'per_s', 'sum', 'NIC receive + transmit drops per second');
 fact('node.memoryAvailableRatio', 'number', 'ratio', 'latest', 'MemAvailable / MemTotal');
 
+// ── job logs (per class of rules/log-patterns.json) ─────────────────────────────────────────
+fact(
+  'job.logs.collectedFor',
+  'number',
+  's',
+  'latest',
+  'Seconds the job’s logs have been read without a gap; absent when they were not read this cycle',
+);
+
 export const FACT_DICTIONARY: ReadonlyMap<string, FactDefinition> = new Map(defs.map(d => [d.name, d]));
 
+/** Placeholder for a log class in the names of log facts (`job.logs.<class>.countShort`). */
+export const LOG_CLASS_PLACEHOLDER = '<class>';
+
+const LOG_FACT_WINDOWS = ['short', 'medium', 'long'] as const satisfies readonly WindowName[];
+
+/**
+ * Facts whose names carry a class of `rules/log-patterns.json`: one set per class, so the
+ * dictionary lists them as templates. Present only while the job's logs are read; a class not
+ * seen in a window counts 0 there, a class never seen has no lastSeenAgo/firstSeenAgo/sample.
+ */
+export const FACT_TEMPLATES: readonly FactDefinition[] = [
+  ...LOG_FACT_WINDOWS.map((w): FactDefinition => ({
+    name: `job.logs.${LOG_CLASS_PLACEHOLDER}.count${WINDOW_SUFFIX[w]}`,
+    scope: 'job',
+    type: 'number',
+    unit: 'count',
+    aggregation: 'count',
+    window: w,
+    description: `Log events (JobManager and TaskManager logs, INFO and worse) of the class in the ${w} window`,
+  })),
+  {
+    name: `job.logs.${LOG_CLASS_PLACEHOLDER}.lastSeenAgo`,
+    scope: 'job',
+    type: 'number',
+    unit: 's',
+    aggregation: 'latest',
+    window: 'long',
+    description: 'Seconds since the newest log event of the class (absent when none in the long window)',
+  },
+  {
+    name: `job.logs.${LOG_CLASS_PLACEHOLDER}.firstSeenAgo`,
+    scope: 'job',
+    type: 'number',
+    unit: 's',
+    aggregation: 'latest',
+    window: 'long',
+    description: 'Seconds since the oldest log event of the class in the long window',
+  },
+  {
+    name: `job.logs.${LOG_CLASS_PLACEHOLDER}.sample`,
+    scope: 'job',
+    type: 'string',
+    unit: 'text',
+    aggregation: 'latest',
+    window: 'long',
+    description: 'First line of the newest log event of the class, secrets masked',
+  },
+];
+
+const LOG_FACT =
+  /^job\.logs\.([a-z0-9]+(?:-[a-z0-9]+)*)\.(countShort|countMedium|countLong|lastSeenAgo|firstSeenAgo|sample)$/;
+
+/** The log class a fact name is about (`job.logs.ask-timeout.countShort` → `ask-timeout`). */
+export function logClassOfFact(name: string): string | undefined {
+  return LOG_FACT.exec(name)?.[1];
+}
+
 export function factDefinition(name: string): FactDefinition | undefined {
-  return FACT_DICTIONARY.get(name);
+  const def = FACT_DICTIONARY.get(name);
+  if (def !== undefined) return def;
+  const m = LOG_FACT.exec(name);
+  if (m === null) return undefined;
+  const template = FACT_TEMPLATES.find(t => t.name.endsWith(`.${m[2] ?? ''}`));
+  return template === undefined ? undefined : { ...template, name };
 }

@@ -27,8 +27,16 @@ export interface JobRef {
   restUrl: string;
   labels: Readonly<Record<string, string>>;
   annotations?: Readonly<Record<string, string>>;
-  /** Kubernetes resource behind the job, when there is one. */
-  resource?: { kind: 'FlinkDeployment' | 'FlinkSessionJob'; namespace: string; name: string };
+  /**
+   * Kubernetes resource behind the job, when there is one; `deployment` is the FlinkDeployment
+   * whose pods run it (its own name, or a session job's spec.deploymentName).
+   */
+  resource?: {
+    kind: 'FlinkDeployment' | 'FlinkSessionJob';
+    namespace: string;
+    name: string;
+    deployment?: string;
+  };
 }
 
 export function restJobKey(clusterLabel: string, jobName: string): JobKey {
@@ -60,6 +68,7 @@ export const JobRefSchema = z.object({
       kind: z.enum(['FlinkDeployment', 'FlinkSessionJob']),
       namespace: z.string(),
       name: z.string(),
+      deployment: z.string().optional(),
     })
     .optional(),
 }) satisfies z.ZodType<JobRef>;

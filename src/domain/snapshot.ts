@@ -172,6 +172,39 @@ export interface Snapshot {
   exceptions?: ExceptionEntry[];
   taskManagers?: TaskManagerSnapshot[];
   nodes?: NodeSnapshot[];
+  /**
+   * What the job's logs said since the last cycle (JobManager and TaskManager logs, per class of
+   * `rules/log-patterns.json`). Absent when logs are not collected or could not be read: then the
+   * log facts are absent too, never zero.
+   */
+  logs?: LogSignal;
   /** Parts the sources failed to deliver this cycle (e.g. "checkpoints", "vertex:<id>"). */
   missing: string[];
+}
+
+/** Log events of one class read since the last cycle. */
+export interface LogClassSignal {
+  class: string;
+  count: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** First line of the latest event, secrets masked. */
+  sample: string;
+}
+
+export interface LogSignal {
+  counts: LogClassSignal[];
+  /** Bytes read and bytes skipped (over budget, oversize, rotated away) since the last cycle. */
+  bytes: number;
+  skippedBytes: number;
+}
+
+/** What a job remembers of its logs between cycles (kept with the job's state; bounded). */
+export interface LogHistory {
+  /** Since when the logs have been read every cycle (unset by a cycle without them). */
+  since?: number;
+  /** Per cycle that saw events: the cycle's time and the count per class. Oldest first. */
+  buckets: { at: number; counts: Record<string, number> }[];
+  /** Per class seen within the long window: its first and newest event, and a sample line. */
+  classes: Record<string, { firstSeen: number; lastSeen: number; sample: string }>;
 }

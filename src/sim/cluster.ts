@@ -1,6 +1,7 @@
 import { FAIL_AFTER_SECONDS, NO_RESOURCES, failureOf, isActive, param, type FailureText } from './faults.js';
 import { JobModel, type RescaleRecord, type StepEnv } from './job-model.js';
 import { MovingAverage } from './moving-average.js';
+import { SimLogs } from './logs.js';
 import { Rng, hash32, hexId } from './random.js';
 import type { FaultSpec, Scenario } from './scenario.js';
 import { featuresOf, type VersionFeatures } from './versions.js';
@@ -68,6 +69,8 @@ export class ClusterModel {
   readonly jobs: JobModel[];
   readonly taskManagers: TaskManagerState[];
   readonly nodes: NodeState[];
+  /** JobManager and TaskManager log files, written as the model runs. */
+  readonly logs: SimLogs;
   /** Simulated time reached so far (epoch ms). */
   private t: number;
   private readonly faultsByJob: Map<JobModel, FaultSpec[]>;
@@ -136,6 +139,7 @@ export class ClusterModel {
     this.faultsByJob = new Map(
       this.jobs.map(j => [j, scenario.faults.filter(f => f.job === undefined || f.job === j.spec.name)]),
     );
+    this.logs = new SimLogs({ maxFileBytes: c.logMaxFileBytes, keepRotated: c.logKeepRotated }, origin);
     for (const job of this.jobs) this.tryStart(job, origin);
   }
 
@@ -213,6 +217,16 @@ export class ClusterModel {
     for (const job of this.jobs) this.tickJob(job, env);
     for (const tm of this.taskManagers) this.tickTaskManager(tm, elapsed);
     for (const node of this.nodes) this.tickNode(node, elapsed);
+    this.logs.observe(
+      {
+        origin: this.origin,
+        rpc: 'pekko',
+        faults: this.scenario.faults,
+        taskManagers: this.taskManagers,
+        jobs: this.jobs,
+      },
+      now,
+    );
   }
 
   private tickJob(job: JobModel, env: StepEnv): void {

@@ -200,6 +200,14 @@ export const clusterSchema = z
     metricFetchInterval: duration.default(10_000),
     /** Time a lost TaskManager takes to come back (Kubernetes restarts the pod). */
     taskManagerReplaceDelay: duration.default(30_000),
+    /** Size at which the simulated JobManager/TaskManager log files rotate (bytes). */
+    logMaxFileBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 ** 2),
+    /** Rotated log files kept per component (`<name>.1` … `<name>.N`). */
+    logKeepRotated: z.number().int().nonnegative().default(2),
   })
   .strict();
 export type ClusterSpec = z.infer<typeof clusterSchema>;

@@ -184,11 +184,15 @@ export class Simulator {
         name: j.spec.name,
         status: j.status,
         numRestarts: j.numRestarts,
+        lastFailureAt: j.exceptions[0]?.timestamp ?? null,
         backlog: Math.round(j.totalBacklog()),
         parallelism: Object.fromEntries(j.vertices.map(v => [v.spec.name, v.parallelism])),
         vertexIds: Object.fromEntries(j.vertices.map(v => [v.spec.name, v.id])),
       })),
       taskManagers: c.taskManagers.map(tm => ({ id: tm.resourceId, alive: tm.alive, node: tm.node })),
+      logs: {
+        jobManager: { files: c.logs.jobManager.list(), rotations: c.logs.jobManager.log.rotations },
+      },
     };
   }
 
@@ -215,8 +219,9 @@ export class Simulator {
       return;
     }
     if (fault?.mode === 'slow' && fault.delayMs > 0) await new Promise(r => setTimeout(r, fault.delayMs));
-    const out = this.applyFault(this.surface.handle(simReq), fault);
-    this.send(res, out.status, out.text);
+    const handled = this.surface.handle(simReq);
+    const out = this.applyFault(handled, fault);
+    this.send(res, out.status, out.text, fault === undefined ? handled.contentType : undefined);
   }
 
   private send(

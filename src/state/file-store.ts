@@ -35,6 +35,12 @@ const JobStateFile = z.looseObject({
   incarnation: z.string(),
   findings: z.record(z.string(), z.looseObject({ fingerprint: z.string(), rule: z.string() })),
   scoreHistory: z.array(z.looseObject({ at: z.number() })),
+  logHistory: z
+    .looseObject({
+      buckets: z.array(z.looseObject({ at: z.number(), counts: z.record(z.string(), z.number()) })),
+      classes: z.record(z.string(), z.looseObject({ lastSeen: z.number() })),
+    })
+    .optional(),
 });
 const JournalLine = z.looseObject({
   actionId: z.string(),

@@ -1,4 +1,4 @@
-import type { FindingRecord, HealthReport, JobKey, JournalEntry } from '../domain/index.js';
+import type { FindingRecord, HealthReport, JobKey, JournalEntry, LogHistory } from '../domain/index.js';
 
 /**
  * Durable state, keyed by jobKey (it survives redeploys). Three implementations: `memory`
@@ -19,6 +19,8 @@ export interface JobState {
   lastReport?: HealthReport;
   /** When data was last observed for this job (for staleness). */
   lastObservedAt?: number;
+  /** Log class counts per cycle (the windows of the `job.logs.*` facts); bounded. */
+  logHistory?: LogHistory;
 }
 
 /** Kinds of small keyed records, each a namespace of its own. */

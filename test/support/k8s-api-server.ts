@@ -18,7 +18,10 @@ import { parse as parseYaml } from 'yaml';
  * - objects are validated against the CRD's OpenAPI schema when the reference CRD is available
  *   (`../shared/reference`), 422 Invalid otherwise; `metadata.generation` moves on spec changes only;
  * - bearer-token auth (401 without it), fault injection (next responses fail with a status or
- *   hang), dropping open watches, and a request log.
+ *   hang), dropping open watches, and a request log;
+ * - core/v1 pods: list (`labelSelector`) and `pods/:name/log` with `container`, `previous`,
+ *   `sinceSeconds`, `timestamps` and `limitBytes` as the kubelet answers them (plain text; 400
+ *   when there is no previous container), on the server's own clock (`now`, settable).
  */
 
 export const CRD_PATH = join(
@@ -54,6 +57,16 @@ interface Fault {
   /** Answer a watch with 200 and one `ERROR` event carrying Status 410 (expired). */
   goneEvent?: boolean;
   times: number;
+}
+
+interface SimPod {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  container: string;
+  restarts: number;
+  current: { at: number; line: string }[];
+  previous: { at: number; line: string }[] | undefined;
 }
 
 interface Event {
@@ -187,6 +200,9 @@ export class K8sApiServer {
   private readonly watches = new Set<ServerResponse>();
   private readonly schema = loadCrdSchema();
   private server: Server | undefined;
+  private readonly pods = new Map<string, SimPod>();
+  /** The clock `sinceSeconds` is measured on (a test with a virtual clock sets it). */
+  now: () => number = () => Date.now();
   /** Called after a successful patch with the new object (a test can play the operator). */
   onPatch: ((plural: string, obj: Obj) => void | Promise<void>) | undefined;
 
@@ -369,6 +385,122 @@ export class K8sApiServer {
     return Buffer.concat(chunks).toString('utf8');
   }
 
+  /** Adds (or replaces) a running pod with one container. */
+  addPod(
+    namespace: string,
+    name: string,
+    labels: Record<string, string>,
+    container = 'flink-main-container',
+  ): void {
+    this.pods.set(`${namespace}/${name}`, {
+      namespace,
+      name,
+      labels,
+      container,
+      restarts: 0,
+      current: [],
+      previous: undefined,
+    });
+  }
+
+  deletePod(namespace: string, name: string): void {
+    this.pods.delete(`${namespace}/${name}`);
+  }
+
+  /** Appends a line (or several, `\n`-separated) to the pod's current container log, at `at` (default now). */
+  podLog(namespace: string, name: string, line: string, at = this.now()): void {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (!pod) throw new Error(`no pod ${namespace}/${name}`);
+    // The container runtime stamps every line (a stack trace is many lines at one time).
+    for (const l of line.split('\n')) pod.current.push({ at, line: l });
+  }
+
+  /** The container restarts: its log becomes the previous one, restartCount grows. */
+  restartContainer(namespace: string, name: string): void {
+    const pod = this.pods.get(`${namespace}/${name}`);
+    if (!pod) throw new Error(`no pod ${namespace}/${name}`);
+    pod.previous = pod.current;
+    pod.current = [];
+    pod.restarts += 1;
+  }
+
+  private podObject(p: SimPod): Obj {
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: p.name, namespace: p.namespace, labels: p.labels },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          { name: p.container, restartCount: p.restarts, ready: true, image: 'flink:1.20', imageID: '' },
+        ],
+      },
+    };
+  }
+
+  private pod(res: ServerResponse, url: URL): boolean {
+    const list = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname);
+    if (list) {
+      const ns = list[1] ?? '';
+      const selector = url.searchParams.get('labelSelector') ?? undefined;
+      const items = [...this.pods.values()]
+        .filter(p => p.namespace === ns && matchesSelector(p.labels, selector))
+        .map(p => this.podObject(p));
+      this.send(res, 200, {
+        apiVersion: 'v1',
+        kind: 'PodList',
+        metadata: { resourceVersion: String(this.rv) },
+        items,
+      });
+      return true;
+    }
+    const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (!log) return false;
+    const pod = this.pods.get(`${log[1] ?? ''}/${log[2] ?? ''}`);
+    if (!pod) {
+      this.send(res, 404, status(404, 'NotFound', `pods "${log[2] ?? ''}" not found`));
+      return true;
+    }
+    const q = url.searchParams;
+    const container = q.get('container') ?? pod.container;
+    if (container !== pod.container) {
+      this.send(
+        res,
+        400,
+        status(400, 'BadRequest', `container ${container} is not valid for pod ${pod.name}`),
+      );
+      return true;
+    }
+    const lines = q.get('previous') === 'true' ? pod.previous : pod.current;
+    if (lines === undefined) {
+      this.send(
+        res,
+        400,
+        status(
+          400,
+          'BadRequest',
+          `previous terminated container "${container}" in pod "${pod.name}" not found`,
+        ),
+      );
+      return true;
+    }
+    const since = q.get('sinceSeconds');
+    const from = since === null ? Number.NEGATIVE_INFINITY : this.now() - Number(since) * 1000;
+    const stamps = q.get('timestamps') === 'true';
+    let text = lines
+      .filter(l => l.at >= from)
+      .map(
+        l =>
+          `${stamps ? `${new Date(l.at).toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z')} ` : ''}${l.line}\n`,
+      )
+      .join('');
+    const limit = q.get('limitBytes');
+    if (limit !== null) text = Buffer.from(text).subarray(0, Number(limit)).toString('utf8');
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(text);
+    return true;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://k8s');
     const method = req.method ?? 'GET';
@@ -407,6 +539,7 @@ export class K8sApiServer {
         status(code, code === 410 ? 'Expired' : 'InternalError', `injected ${code}`),
       );
     }
+    if (method === 'GET' && this.pod(res, url)) return;
     const m =
       /^\/apis\/flink\.apache\.org\/v1beta1\/(?:namespaces\/([^/]+)\/)?(flinkdeployments|flinksessionjobs)(?:\/([^/]+))?$/.exec(
         url.pathname,

@@ -1,4 +1,5 @@
 import type { TaskManagerState } from '../cluster.js';
+import type { SimComponentLogs as SimLogsOf } from '../logs.js';
 import type { MetricMap } from '../metric-store.js';
 import { type SurfaceContext } from './context.js';
 import { AGGREGATIONS, aggregate, metricCollection, requestedIds, type Aggregation } from './format.js';
@@ -147,13 +148,16 @@ export function registerClusterRoutes(router: Router, ctx: SurfaceContext): void
   router.add('GET', '/jobmanager/metrics', req =>
     json(metricCollection(ctx.store.read(ctx.now()).jobManager, req.query)),
   );
-  router.add('GET', '/jobmanager/logs', () =>
-    json({
-      logs: [
-        { name: 'jobmanager.log', size: 1_048_576, mtime: ctx.now() },
-        { name: 'jobmanager.out', size: 0, mtime: cluster.origin },
-      ],
-    }),
+  const text = (body: string | undefined, name: string): SimResponse =>
+    body === undefined
+      ? errors(404, `The file ${name} does not exist.`)
+      : { status: 200, body, contentType: 'text/plain' };
+  const jm = cluster.logs.jobManager;
+  router.add('GET', '/jobmanager/logs', () => json({ logs: jm.list() }));
+  router.add('GET', '/jobmanager/log', () => text(jm.read(jm.log.name), jm.log.name));
+  router.add('GET', '/jobmanager/stdout', () => text(jm.read(jm.outName), jm.outName));
+  router.add('GET', '/jobmanager/logs/:filename', (_req, p) =>
+    text(jm.read(p.filename ?? ''), p.filename ?? ''),
   );
   router.add('GET', '/taskmanagers', () =>
     json({ taskmanagers: cluster.taskManagers.filter(t => t.alive).map(tm => taskManagerInfo(ctx, tm)) }),
@@ -210,9 +214,43 @@ export function registerClusterRoutes(router: Router, ctx: SurfaceContext): void
       },
     });
   });
+  /** A TaskManager's logs are fetched by the JobManager over RPC: a hung TaskManager times out. */
+  const tmLogs = (id: string | undefined): SimLogsOf | SimResponse => {
+    const tm = cluster.taskManagers.find(t => t.alive && t.resourceId === id);
+    const logs = tm === undefined ? undefined : cluster.logs.taskManager(tm.resourceId);
+    if (tm === undefined || logs === undefined)
+      return errors(404, 'Could not find TaskManager ' + (id ?? ''));
+    if (tm.unresponsiveSince !== undefined)
+      return errors(
+        500,
+        'Internal server error.',
+        `<Exception on server side:\njava.util.concurrent.CompletionException: java.util.concurrent.TimeoutException: Invocation of [RemoteRpcInvocation(TaskExecutorGateway.requestLogList(Duration))] at recipient [pekko.tcp://flink@${tm.host}:${tm.port}/user/rpc/taskmanager_0] timed out.\nEnd of exception on server side>`,
+      );
+    return logs;
+  };
+  router.add('GET', '/taskmanagers/:taskmanagerid/logs', (_req, p) => {
+    const logs = tmLogs(p.taskmanagerid);
+    return isSimResponse(logs) ? logs : json({ logs: logs.list() });
+  });
+  router.add('GET', '/taskmanagers/:taskmanagerid/logs/:filename', (_req, p) => {
+    const logs = tmLogs(p.taskmanagerid);
+    return isSimResponse(logs) ? logs : text(logs.read(p.filename ?? ''), p.filename ?? '');
+  });
+  router.add('GET', '/taskmanagers/:taskmanagerid/log', (_req, p) => {
+    const logs = tmLogs(p.taskmanagerid);
+    return isSimResponse(logs) ? logs : text(logs.read(logs.log.name), logs.log.name);
+  });
+  router.add('GET', '/taskmanagers/:taskmanagerid/stdout', (_req, p) => {
+    const logs = tmLogs(p.taskmanagerid);
+    return isSimResponse(logs) ? logs : text(logs.read(logs.outName), logs.outName);
+  });
   router.add('GET', '/taskmanagers/:taskmanagerid/metrics', (req, p) => {
     const tm = cluster.taskManagers.find(t => t.alive && t.resourceId === p.taskmanagerid);
     if (tm === undefined) return errors(404, 'Could not find TaskManager ' + (p.taskmanagerid ?? ''));
     return json(metricCollection(ctx.store.read(ctx.now()).taskManagers.get(tm.resourceId), req.query));
   });
+}
+
+function isSimResponse(x: unknown): x is SimResponse {
+  return typeof x === 'object' && x !== null && 'status' in x && 'body' in x;
 }

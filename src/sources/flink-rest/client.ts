@@ -12,6 +12,7 @@ import {
   exceptionsSchema,
   jobDetailsSchema,
   jobsOverviewSchema,
+  logListSchema,
   metricNamesSchema,
   metricValuesSchema,
   resourceRequirementsSchema,
@@ -19,7 +20,16 @@ import {
   vertexDetailsSchema,
   type ResourceRequirements,
 } from './schemas.js';
-import { httpDispatcher, type Dispatcher, type TransportRequest } from './transport.js';
+import {
+  BodyTooLargeError,
+  httpDispatcher,
+  sliceWhole,
+  type ByteSlice,
+  type Dispatcher,
+  type SliceResult,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.js';
 import { FALLBACK_FEATURES, featuresFor, type FlinkFeatures } from './version.js';
 
 export interface FlinkRestClientOptions {
@@ -116,15 +126,20 @@ export class FlinkRestClient {
     schema: S,
     body?: unknown,
   ): Promise<z.infer<S>> {
+    return this.withRetries(method, () => this.once(method, path, schema, body));
+  }
+
+  /** Within the request budget; GETs retried with backoff on retryable failures. */
+  private async withRetries<T>(method: TransportRequest['method'], fn: () => Promise<T>): Promise<T> {
     const attempts = method === 'GET' ? this.retries + 1 : 1;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.budget.run(() => this.once(method, path, schema, body));
+        return await this.budget.run(fn);
       } catch (err) {
         const e =
           err instanceof FlinkRestError
             ? err
-            : new FlinkRestError('unreachable', 'request failed', { url: path }, { cause: err });
+            : new FlinkRestError('unreachable', 'request failed', {}, { cause: err });
         if (!e.retryable || attempt + 1 >= attempts) {
           this.stats.failures[e.code] = (this.stats.failures[e.code] ?? 0) + 1;
           throw e;
@@ -135,12 +150,13 @@ export class FlinkRestClient {
     }
   }
 
-  private async once<S extends z.ZodType>(
+  /** One request with the per-request timeout; network failures classified. */
+  private async send(
     method: TransportRequest['method'],
     path: string,
-    schema: S,
     body?: unknown,
-  ): Promise<z.infer<S>> {
+    slice?: ByteSlice,
+  ): Promise<TransportResponse & { url: string }> {
     const url = `${this.baseUrl}${path}`;
     const controller = new AbortController();
     let timedOut = false;
@@ -149,12 +165,15 @@ export class FlinkRestClient {
       controller.abort();
     }, this.timeoutMs);
     this.stats.requests++;
-    let res;
+    let res: TransportResponse;
     try {
       const req: TransportRequest = { method, url, signal: controller.signal };
       if (body !== undefined) req.body = JSON.stringify(body);
+      if (slice !== undefined) req.slice = slice;
       res = await this.dispatcher(req);
     } catch (err) {
+      if (err instanceof BodyTooLargeError)
+        throw new FlinkRestError('too-large', err.message, { url }, { cause: err });
       if (timedOut)
         throw new FlinkRestError('timeout', `no answer within ${this.timeoutMs} ms`, { url }, { cause: err });
       throw new FlinkRestError('unreachable', 'cannot reach the JobManager', { url }, { cause: err });
@@ -162,12 +181,40 @@ export class FlinkRestClient {
       clearTimeout(timer);
     }
     if (res.status === 0) throw new FlinkRestError('unreachable', 'cannot reach the JobManager', { url });
+    return { ...res, url };
+  }
+
+  /**
+   * A plain-text file (a log): only the bytes in [skip, skip + take) are kept; the read stops once
+   * they are in and fails with `too-large` when the body runs past `max` first. Flink serves the
+   * whole file on every call, so `skip` bytes still cross the wire (never into memory).
+   */
+  async readSlice(path: string, slice: ByteSlice): Promise<{ text: string; sliced: SliceResult }> {
+    return this.withRetries('GET', async () => {
+      const res = await this.send('GET', path, undefined, slice);
+      if (res.status < 200 || res.status >= 300)
+        throw new FlinkRestError('http', `HTTP ${res.status}`, { url: res.url, status: res.status });
+      if (res.sliced !== undefined) return { text: res.text, sliced: res.sliced };
+      try {
+        return sliceWhole(res.text, slice);
+      } catch (err) {
+        throw new FlinkRestError('too-large', (err as Error).message, { url: res.url }, { cause: err });
+      }
+    });
+  }
+
+  private async once<S extends z.ZodType>(
+    method: TransportRequest['method'],
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
+    const res = await this.send(method, path, body);
     const cpu0 = process.cpuUsage();
     try {
-      return this.check(path, url, res, schema);
+      return this.check(path, res.url, res, schema);
     } finally {
-      const d = cpuMsSince(cpu0);
-      this.stats.parseCpuMs += d;
+      this.stats.parseCpuMs += cpuMsSince(cpu0);
     }
   }
 
@@ -283,6 +330,21 @@ export class FlinkRestClient {
 
   jobManagerMetrics(ids: readonly string[]) {
     return this.get(`/jobmanager/metrics?get=${ids.map(enc).join(',')}`, metricValuesSchema);
+  }
+
+  /** Log files of the JobManager (`component` = undefined) or of a TaskManager. */
+  logList(taskManagerId?: string) {
+    return this.get(
+      taskManagerId === undefined ? '/jobmanager/logs' : `/taskmanagers/${enc(taskManagerId)}/logs`,
+      logListSchema,
+    );
+  }
+
+  /** Path of one log file (`/jobmanager/logs/:name`, `/taskmanagers/:id/logs/:name`). */
+  logPath(name: string, taskManagerId?: string): string {
+    return taskManagerId === undefined
+      ? `/jobmanager/logs/${enc(name)}`
+      : `/taskmanagers/${enc(taskManagerId)}/logs/${enc(name)}`;
   }
 
   getResourceRequirements(jobId: string): Promise<ResourceRequirements> {

@@ -5,9 +5,11 @@
  * - `job-gone`: 404 for a job (cancelled, finished and archived, or a new incarnation);
  * - `malformed`: the body is not JSON or does not match the wire schema;
  * - `http`: another non-2xx status (`status` tells which, e.g. 409 on a concurrent update);
- * - `budget`: the per-JobManager request budget refused the call.
+ * - `budget`: the per-JobManager request budget refused the call;
+ * - `too-large`: a plain-text body (a log file) ran past the read's byte cap.
  */
-export type FlinkRestErrorCode = 'unreachable' | 'job-gone' | 'malformed' | 'http' | 'timeout' | 'budget';
+export type FlinkRestErrorCode =
+  'unreachable' | 'job-gone' | 'malformed' | 'http' | 'timeout' | 'budget' | 'too-large';
 
 export class FlinkRestError extends Error {
   constructor(

@@ -14,8 +14,12 @@ export {
   type ResourceRequirements,
 } from './resource-requirements.js';
 export { collectSnapshot, selectMetricIds, stableTaskManagerId } from './snapshot.js';
+export type { LogFileWire } from './schemas.js';
 export {
+  BodyTooLargeError,
   httpDispatcher,
+  type ByteSlice,
+  type SliceResult,
   type Dispatcher,
   type TransportRequest,
   type TransportResponse,

@@ -145,3 +145,15 @@ export const resourceRequirementsSchema = z.record(
   z.object({ parallelism: z.object({ lowerBound: z.number().int(), upperBound: z.number().int() }) }),
 );
 export type ResourceRequirements = z.infer<typeof resourceRequirementsSchema>;
+
+/** `GET /jobmanager/logs`, `GET /taskmanagers/:id/logs` (LogListInfo; `mtime` from Flink 1.19). */
+export const logListSchema = z.object({
+  logs: z.array(
+    z.object({
+      name: z.string().min(1),
+      size: z.number().int().nonnegative(),
+      mtime: z.number().optional(),
+    }),
+  ),
+});
+export type LogFileWire = z.infer<typeof logListSchema>['logs'][number];

@@ -1,16 +1,7 @@
 import type { ExceptionClassifier } from '../../agents/detect/classify.js';
-import { UNCLASSIFIED } from '../../agents/detect/classify.js';
-import { redactSecrets } from '../../telemetry/logger.js';
+import { emptyCollection, LogClassCounter, type LogCollection } from './counter.js';
 import { DEFAULT_TAIL_LIMITS, FileTail, listLogFiles, type TailLimits } from './file-tail.js';
-import {
-  classifiableText,
-  DEFAULT_PARSER_LIMITS,
-  LOG_LEVELS,
-  Log4jParser,
-  type LogEvent,
-  type LogLevel,
-  type ParserLimits,
-} from './log4j.js';
+import { DEFAULT_PARSER_LIMITS, Log4jParser, type LogLevel, type ParserLimits } from './log4j.js';
 
 /**
  * Log signals from a directory of Flink log files: every matching file is tailed (rotation,
@@ -19,32 +10,7 @@ import {
  * gets is a count per class with first/last seen and one sample line, secrets masked.
  */
 
-export interface LogClassCount {
-  class: string;
-  count: number;
-  firstSeen: number;
-  lastSeen: number;
-  /** First line of the latest event of the class, secrets masked, at most 300 characters. */
-  sample: string;
-}
-
-export interface LogCollection {
-  counts: LogClassCount[];
-  files: number;
-  bytes: number;
-  skippedBytes: number;
-  events: number;
-  binaryChunks: number;
-}
-
-const SECRET_ASSIGNMENT =
-  /\b(password|passwd|secret|token|access[_-]?key|sasl\.jaas\.config)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi;
-
-/** A log line fit to show: registered secrets and `password=…`-style values masked, length capped. */
-export function maskLine(line: string, max = 300): string {
-  const masked = redactSecrets(line).replace(SECRET_ASSIGNMENT, '$1$2[masked]');
-  return masked.length > max ? `${masked.slice(0, max - 1)}…` : masked;
-}
+export { maskLine, type LogClassCount, type LogCollection } from './counter.js';
 
 export interface FileLogSourceOptions {
   dir: string;
@@ -60,31 +26,12 @@ export interface FileLogSourceOptions {
 
 export class FileLogSource {
   private readonly tails = new Map<string, { tail: FileTail; parser: Log4jParser }>();
-  private pending = new Map<string, LogClassCount>();
-  private readonly minRank: number;
+  private readonly counter: LogClassCounter;
   /** Files present at the first collect start at their end; files that appear later, at 0. */
   private started = false;
 
   constructor(private readonly opts: FileLogSourceOptions) {
-    this.minRank = LOG_LEVELS.indexOf(opts.minLevel ?? 'INFO');
-  }
-
-  private onEvent(e: LogEvent): void {
-    if (LOG_LEVELS.indexOf(e.level) < this.minRank) return;
-    const cls = this.opts.classifier.classify({ stacktrace: classifiableText(e) });
-    if (cls === UNCLASSIFIED) return;
-    const prev = this.pending.get(cls);
-    const sample = maskLine(`${e.level} ${e.logger} - ${e.message}`);
-    if (prev === undefined)
-      this.pending.set(cls, { class: cls, count: 1, firstSeen: e.at, lastSeen: e.at, sample });
-    else {
-      prev.count++;
-      prev.firstSeen = Math.min(prev.firstSeen, e.at);
-      if (e.at >= prev.lastSeen) {
-        prev.lastSeen = e.at;
-        prev.sample = sample;
-      }
-    }
+    this.counter = new LogClassCounter(opts.classifier, opts.minLevel ?? 'INFO');
   }
 
   /** Reads what is new in every file (within the budget) and returns this cycle's counts. */
@@ -99,18 +46,11 @@ export class FileLogSource {
     }
     const budget = this.opts.maxBytesPerCycle ?? DEFAULT_TAIL_LIMITS.maxBytes;
     const perFile = Math.max(4096, Math.floor(budget / Math.max(1, files.length)));
-    const out: LogCollection = {
-      counts: [],
-      files: files.length,
-      bytes: 0,
-      skippedBytes: 0,
-      events: 0,
-      binaryChunks: 0,
-    };
+    const out: LogCollection = { ...emptyCollection(), files: files.length };
     for (const path of files) {
       let t = this.tails.get(path);
       if (t === undefined) {
-        const parser = new Log4jParser(e => this.onEvent(e), {
+        const parser = new Log4jParser(this.counter.add, {
           ...DEFAULT_PARSER_LIMITS,
           ...this.opts.parser,
         });
@@ -135,8 +75,7 @@ export class FileLogSource {
       out.binaryChunks += t.parser.stats.binaryChunks - before.binaryChunks;
     }
     this.started = true;
-    out.counts = [...this.pending.values()].sort((a, b) => a.class.localeCompare(b.class));
-    this.pending = new Map();
+    out.counts = this.counter.take();
     return out;
   }
 

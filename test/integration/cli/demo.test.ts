@@ -82,11 +82,15 @@ describe('autopilot demo (headless)', () => {
     );
     expect(prescale?.action?.reason).toMatch(/calendar double-11-midnight: pre-scale .*GMV aggregate 2 → 12/);
     expect(prescale?.at).toBeLessThan(midnight);
-    // healthy jobs stay green on their own subjects
+    // healthy jobs stay green on their own subjects. Log findings (logs-*) are left out: a
+    // TaskManager's warnings (GC pauses, Kafka client warnings of another job's connector) count
+    // for every job with subtasks on it, and the demo packs twelve jobs onto shared TaskManagers.
     expect(
       byName
         .get('orders-enrichment')
-        ?.findings.filter(f => f.subject.kind === 'job' || f.subject.kind === 'vertex'),
+        ?.findings.filter(
+          f => (f.subject.kind === 'job' || f.subject.kind === 'vertex') && !f.rule.startsWith('logs-'),
+        ),
     ).toEqual([]);
   }, 90_000);
 });

@@ -162,6 +162,7 @@ describe('following files', () => {
     expect(r.counts).toEqual([
       {
         class: 'tm-heartbeat-timeout',
+        scope: 'any',
         count: 2,
         firstSeen: Date.UTC(2026, 10, 11, 0, 0, 1, 123),
         lastSeen: Date.UTC(2026, 10, 11, 0, 0, 2, 123),

@@ -1,4 +1,13 @@
-import { FACT_DICTIONARY, OPERATORS, READABLE_SCOPES, SCOPES } from '../../../src/domain/index.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultRulesDir } from '../../../src/config/rule-files.js';
+import {
+  FACT_DICTIONARY,
+  factDefinition,
+  OPERATORS,
+  READABLE_SCOPES,
+  SCOPES,
+} from '../../../src/domain/index.js';
 import type {
   Condition,
   ConditionValue,
@@ -19,8 +28,25 @@ import type {
 export { Rng as Random } from '../../../src/sim/random.js';
 import type { Rng as Random } from '../../../src/sim/random.js';
 
+/**
+ * Log facts are per class (templates in the dictionary): the ones the shipped rules read, so the
+ * random jobs carry them (all classes × templates would only slow json-rules-engine down).
+ */
+const LOG_FACTS: FactDefinition[] = [
+  ...new Set(
+    readdirSync(defaultRulesDir(), { recursive: true, encoding: 'utf8' })
+      .filter(f => f.endsWith('.json') && !f.startsWith('tests'))
+      .flatMap(
+        f =>
+          readFileSync(join(defaultRulesDir(), f), 'utf8').match(/job\.logs\.[a-z0-9-]+\.[A-Za-z]+/g) ?? [],
+      ),
+  ),
+]
+  .map(name => factDefinition(name))
+  .filter((d): d is FactDefinition => d !== undefined);
+
 export const FACTS_BY_SCOPE: ReadonlyMap<Scope, readonly FactDefinition[]> = new Map(
-  SCOPES.map(s => [s, [...FACT_DICTIONARY.values()].filter(d => d.scope === s)]),
+  SCOPES.map(s => [s, [...FACT_DICTIONARY.values(), ...LOG_FACTS].filter(d => d.scope === s)]),
 );
 
 function factsOf(scope: Scope): readonly FactDefinition[] {
