@@ -111,7 +111,7 @@ describe('FlinkRestClient and collectSnapshot over HTTP', () => {
   });
 
   it('a hung endpoint times out and is missing; a hung job endpoint fails the collect with timeout', async () => {
-    const { sim, client, job, clock } = await harness('1.20', { timeoutMs: 150, retries: 0 });
+    const { sim, client, job, clock } = await harness('1.20', { timeoutMs: 1500, retries: 0 });
     const vid = (await client.job(job.flinkJobId)).vertices[1]?.id ?? '';
     sim.wireFaults.add({ route: '/jobs/:jobid/vertices/:vertexid/subtasks/metrics', mode: 'hang', times: 1 });
     const s = await collectSnapshot(client, job, clock.now());
