@@ -29,16 +29,25 @@ import { describeMachine, machineInfo } from './machine.js';
 /**
  * Accuracy benchmark (issue 5): every scenario of scenarios/ plus seeded generated scenarios,
  * each replayed in process on a VirtualClock against the daemon with the shipped rule library,
- * frozen at a commit. Per scenario and overall: recall (faults detected while active), precision
+ * as committed at HEAD. Per scenario and overall: recall (faults detected while active), precision
  * (every finding: a firing episode of one fingerprint), healthy findings per job-hour by severity,
  * detection delay per fault against its target. Measurement only: nothing here tunes rules.
+ * The scenario library and truth are frozen at LIBRARY_FROZEN_AT; the rules are those at HEAD.
  *
- * Env: ACCURACY_ONLY=<substring> runs only matching scenarios; ACCURACY_DUMP=1 writes the generated
- * scenarios to bench/results/accuracy-generated/ (not committed); ACCURACY_WORKTREE_RULES=1 uses the
+ * Env: ACCURACY_ONLY=<substring>[,<substring>...] runs only matching scenarios; ACCURACY_DUMP=1 writes the generated
+ * scenarios to bench/results/accuracy-generated/ (not committed); ACCURACY_LIBRARY_ONLY=1 leaves the
+ * generated scenarios out (for tuning on the library alone); ACCURACY_WORKTREE_RULES=1 uses the
  * working tree's rules/ instead of the ones at HEAD.
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/**
+ * The commit at which the scenario library (scenarios/), the truth model and the generator were
+ * frozen, before any tuning against this benchmark (issue 5). The rules under test are those at
+ * HEAD; what changed in the frozen inputs since this commit is listed in the results.
+ */
+const LIBRARY_FROZEN_AT = 'ef5201b128c4f3d197b7bf952687b3e57224237c';
+const FROZEN_INPUTS = ['scenarios', 'bench/accuracy-truth.ts', 'bench/accuracy-generate.ts'];
 const TICK_MS = 10_000;
 const FAST_TARGET_MS = 90_000;
 
@@ -378,12 +387,18 @@ export async function run(): Promise<void> {
   const dirty = gitOut(['status', '--porcelain', '--', 'rules', 'src', 'scenarios'])
     .split('\n')
     .filter(l => l.length > 0);
+  const libraryChanged = gitOut(['diff', '--name-only', LIBRARY_FROZEN_AT, 'HEAD', '--', ...FROZEN_INPUTS])
+    .split('\n')
+    .filter(l => l.length > 0);
   const frozen = frozenRulesDir();
   const lib = await loadLibrary(frozen.dir);
   frozen.cleanup();
   const ruleById = new Map(lib.rules.map(r => [r.id, r]));
   console.log(
     `accuracy: rules at ${commit.slice(0, 12)} (${lib.rules.length} rules, version ${lib.version}) on ${describeMachine(machine)}`,
+  );
+  console.log(
+    `  scenario library and truth frozen at ${LIBRARY_FROZEN_AT.slice(0, 12)}; changed since: ${libraryChanged.length === 0 ? 'nothing' : libraryChanged.join(', ')}`,
   );
   if (dirty.length > 0)
     console.log(
@@ -403,11 +418,12 @@ export async function run(): Promise<void> {
     mkdirSync(dumpDir, { recursive: true });
     for (const g of generated) writeFileSync(join(dumpDir, `${g.scenario.name}.yaml`), g.yaml);
   }
-  for (const g of generated) inputs.push({ scenario: g.scenario, source: 'generated' });
+  if (process.env.ACCURACY_LIBRARY_ONLY !== '1')
+    for (const g of generated) inputs.push({ scenario: g.scenario, source: 'generated' });
 
   const results: ScenarioResult[] = [];
   for (const { scenario, source } of inputs) {
-    if (only !== undefined && !scenario.name.includes(only)) continue;
+    if (only !== undefined && !only.split(',').some(o => scenario.name.includes(o))) continue;
     const r = await runScenario(scenario, source, lib, ruleById);
     results.push(r);
     console.log(
@@ -545,6 +561,11 @@ export async function run(): Promise<void> {
         benchmark: 'accuracy',
         machine,
         frozenAt: {
+          library: LIBRARY_FROZEN_AT,
+          libraryInputs: FROZEN_INPUTS,
+          libraryChangedSince: libraryChanged,
+        },
+        rulesAt: {
           commit,
           rulesFrom: frozen.dir === undefined ? 'working tree rules/' : `git archive ${commit} rules`,
           rulesVersion: lib.version,

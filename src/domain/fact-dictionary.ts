@@ -205,7 +205,7 @@ fact(
   'short',
 );
 fact('job.sourceRate', 'number', 'per_s', 'sum', 'Records per second read by all sources');
-fact('job.maxBusyRatio', 'number', 'ratio', 'max', 'Busy ratio of the busiest subtask in the job');
+gauge('job.maxBusyRatio', 'ratio', 'max', 'Busy ratio of the busiest subtask in the job', ['long']);
 fact(
   'job.maxBackpressureRatio',
   'number',

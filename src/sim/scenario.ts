@@ -241,6 +241,14 @@ export const scenarioSchema = z
           path: ['faults', i, 'vertex'],
           message: `unknown vertex "${f.vertex}"`,
         });
+      const vertex = f.vertex === undefined ? undefined : job?.vertices.find(v => v.name === f.vertex);
+      // The model stops the watermark of one source subtask; on any other vertex it would do nothing.
+      if (f.kind === 'stalled-watermark' && vertex !== undefined && vertex.inputs.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['faults', i, 'vertex'],
+          message: `stalled-watermark stops a source subtask's watermark: "${f.vertex}" is not a source`,
+        });
       if (f.to !== undefined && f.to <= f.from)
         ctx.addIssue({ code: 'custom', path: ['faults', i, 'to'], message: '`to` must be after `from`' });
     });

@@ -454,7 +454,7 @@ export function detect(
   b.gauge(jf, 'job.lagSeconds', 'job:lag', maxLag, ['short', 'medium']);
   if (maxLag !== undefined) b.set(jf, 'job.lagSeconds.growthShort', b.slope('job:lag', 'short'));
   b.set(jf, 'job.sourceRate', sourceRate);
-  b.set(jf, 'job.maxBusyRatio', maxBusy);
+  b.gauge(jf, 'job.maxBusyRatio', 'job:maxBusy', maxBusy, ['long']);
   b.set(jf, 'job.maxBackpressureRatio', maxBp);
   if (maxBusy !== undefined) b.set(jf, 'job.bottleneckCount', bottlenecks);
 

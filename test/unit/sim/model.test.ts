@@ -141,4 +141,22 @@ faults:
     }
     expect(() => parseScenario('name: [', 'x.yaml')).toThrow(/not valid YAML/);
   });
+
+  it('rejects a stalled watermark on a vertex that is not a source (the model would ignore it)', () => {
+    const doc = (vertex: string): string => `
+name: x
+seed: 1
+jobs:
+  - name: j
+    vertices:
+      - { name: src, parallelism: 2, capacity: 10, profile: { kind: constant, rate: 5 } }
+      - { name: win, inputs: [src], parallelism: 2, capacity: 10 }
+faults:
+  - { kind: stalled-watermark, job: j, vertex: ${vertex}, from: 5m }
+`;
+    expect(() => parseScenario(doc('win'), 'wm.yaml')).toThrow(
+      /faults\.0\.vertex: stalled-watermark stops a source subtask's watermark: "win" is not a source/,
+    );
+    expect(parseScenario(doc('src'), 'wm.yaml').faults[0]?.vertex).toBe('src');
+  });
 });
