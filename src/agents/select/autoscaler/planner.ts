@@ -10,6 +10,7 @@ import type { Store } from '../../../state/store.js';
 import type { PlanContext, Planner } from '../../agent.js';
 import { applyPolicyToTarget, type EffectivePolicy } from '../policies/policy.js';
 import type { ActiveWindow, PromotionCalendar } from './calendar.js';
+import type { Forecast, RateForecaster } from './forecast.js';
 import { requiredCapacity, targetParallelism, utilizationBand, type AlignmentMode } from './sizing.js';
 
 export interface ReactiveSettings {
@@ -97,6 +98,8 @@ export class ReactivePlanner implements Planner {
     private readonly policyFor?: (job: JobRef) => EffectivePolicy,
     /** Promotion calendar floors (calendar.ts); absent = reactive only. */
     private readonly calendar?: PromotionCalendar,
+    /** Input-rate forecast (forecast.ts); absent = no forecast. */
+    private readonly forecaster?: RateForecaster,
   ) {}
 
   async plan(ctx: PlanContext): Promise<PlannedAction[]> {
@@ -111,6 +114,8 @@ export class ReactivePlanner implements Planner {
       : this.settings;
     if (snapshot.jobStatus?.state !== 'RUNNING') return skip('not-running');
     const restartMs = await this.restartTime(job, snapshot, now, s.restartMs);
+    const inputRate = jobInputRate(facts);
+    if (inputRate !== undefined) await this.forecaster?.observe(job, now, inputRate);
     const uptime = num(facts.job.facts, 'job.uptime');
     if (uptime === undefined || uptime * 1000 < s.stabilizationMs) return skip('stabilizing');
     if (report.findings.some(blocks)) return skip('blocked-by-finding');
@@ -123,7 +128,19 @@ export class ReactivePlanner implements Planner {
     if (!raise && (await this.store.getRecord('cooldown', job.jobKey, now)) !== undefined)
       return skip('cooldown');
 
-    const reactive = await this.reactive(ctx, { ...s, restartMs }, basis, names, policy);
+    const forecast =
+      inputRate === undefined || inputRate <= 0
+        ? undefined
+        : await this.forecaster?.forecast(
+            job,
+            now,
+            restartMs + this.forecaster.settings.marginMs,
+            t => (this.calendar?.active(job, t, restartMs).length ?? 0) > 0,
+          );
+    // Only a rise counts: the forecast sizes up or holds a scale-down back, never scales down.
+    const growth =
+      forecast !== undefined && inputRate !== undefined ? Math.max(1, forecast.rate / inputRate) : 1;
+    const reactive = await this.reactive(ctx, { ...s, restartMs }, basis, names, policy, growth);
     let target: Record<string, number>;
     let direction: 'up' | 'down';
     if (raise) {
@@ -150,9 +167,11 @@ export class ReactivePlanner implements Planner {
     const moves = Object.keys(target)
       .filter(id => target[id] !== basis[id])
       .map(id => `${names[id] ?? id} ${basis[id]} → ${target[id]}`);
+    const byForecast =
+      !raise && typeof reactive === 'object' && reactive.byForecast && forecast !== undefined;
     const why = raise
       ? `calendar ${floor.windows.map(w => w.id).join(', ')}: ${floor.windows[0]?.phase === 'lead' ? `pre-scale before the peak at ${new Date(floor.windows[0].start).toISOString()}` : 'floor'}: ${moves.join(', ')}${floor.capacityNote}`
-      : `${direction === 'up' ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization)`;
+      : `${direction === 'up' ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization${byForecast ? `; ${describeForecast(forecast)}` : ''})`;
     this.lastSkip.delete(job.jobKey);
     return [
       {
@@ -164,7 +183,7 @@ export class ReactivePlanner implements Planner {
         createdAt: now,
         expiresAt: now + s.approvalTtlMs,
         status: 'planned',
-        origin: raise ? 'calendar' : 'reactive',
+        origin: raise ? 'calendar' : byForecast ? 'forecast' : 'reactive',
       },
     ];
   }
@@ -179,7 +198,9 @@ export class ReactivePlanner implements Planner {
     basis: Readonly<Record<string, number>>,
     names: Readonly<Record<string, string>>,
     policy: EffectivePolicy | undefined,
-  ): Promise<{ direction: 'up' | 'down'; target: Record<string, number> } | PlanSkip> {
+    /** Forecast input rate ÷ current input rate (≥ 1; 1 = no forecast). */
+    growth: number,
+  ): Promise<{ direction: 'up' | 'down'; target: Record<string, number>; byForecast: boolean } | PlanSkip> {
     const { job, snapshot, facts, now } = ctx;
     const byId = new Map<string, SubjectFacts>(facts.vertices.map(v => [v.subject.id, v]));
     const catchUpSec = s.catchUpMs / 1000;
@@ -187,6 +208,8 @@ export class ReactivePlanner implements Planner {
     const sized: Record<string, number> = {};
     let needsUp = false;
     let needsDown = false;
+    /** Only the forecast finds a vertex below the band (the load has not arrived yet). */
+    let forecastUp = false;
     for (const v of snapshot.vertices) {
       const f = byId.get(v.id)?.facts ?? {};
       const tpr = num(f, 'vertex.trueProcessingRate');
@@ -194,12 +217,15 @@ export class ReactivePlanner implements Planner {
       if (tpr === undefined || target === undefined) return 'missing-data';
       const c = { targetRate: target, catchUpRate: 0, restartSec: s.restartMs / 1000, catchUpSec };
       const band = utilizationBand(c, s.band, backlog);
+      // The forecast target: what the vertex will have to carry once a rescale started now is done.
+      const ahead = { ...c, targetRate: target * growth };
       if (tpr < band.scaleUpBelow) needsUp = true;
+      else if (growth > 1 && tpr < utilizationBand(ahead, s.band, backlog).scaleUpBelow) forecastUp = true;
       else if (tpr > band.scaleDownAbove) needsDown = true;
       sized[v.id] = targetParallelism({
         parallelism: v.parallelism,
         trueProcessingRate: tpr,
-        capacity: requiredCapacity({ ...c, utilization: s.targetUtilization, withRestart: true }),
+        capacity: requiredCapacity({ ...ahead, utilization: s.targetUtilization, withRestart: true }),
         maxParallelism: v.maxParallelism ?? 128,
         minParallelism: s.minParallelism,
         maxParallelismBound: s.maxParallelism,
@@ -209,6 +235,12 @@ export class ReactivePlanner implements Planner {
         align: v.keyedInput === true || v.partitions !== undefined,
         alignment: s.alignment,
       });
+    }
+    const reactiveUp = needsUp;
+    // A forecast rise outranks a scale-down: nothing shrinks below what the forecast needs.
+    if (forecastUp) {
+      needsUp = true;
+      needsDown = false;
     }
     const changed = Object.keys(sized).filter(id => sized[id] !== basis[id]);
     if ((!needsUp && !needsDown) || changed.length === 0) {
@@ -222,7 +254,7 @@ export class ReactivePlanner implements Planner {
     if (Object.keys(target).every(id => target[id] === basis[id])) return 'within-band';
     if (needsUp) {
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
-      return { direction: 'up', target };
+      return { direction: 'up', target, byForecast: forecastUp && !reactiveUp };
     }
     const timer = await this.store.getRecord<ScaleDownTimer>('scale-down-timer', job.jobKey, now);
     const merged = timer ? maxPerVertex(timer.target, target) : target;
@@ -233,7 +265,7 @@ export class ReactivePlanner implements Planner {
     }
     target = merged;
     await this.store.deleteRecord('scale-down-timer', job.jobKey);
-    return { direction: 'down', target };
+    return { direction: 'down', target, byForecast: false };
   }
 
   /**
@@ -314,6 +346,28 @@ interface RestartTimes {
 /** Restart times kept per job; the slowest of them sets `lead: auto`. */
 const RESTART_SAMPLES = 3;
 const DAY = 86_400_000;
+
+/**
+ * Records/s arriving at the job's sources: what they read plus what piles up in front of them
+ * (the backlog's growth; negative while a backlog is worked off). Absent without source rates.
+ */
+export function jobInputRate(facts: PlanContext['facts']): number | undefined {
+  let total: number | undefined;
+  for (const src of facts.sources) {
+    const read = num(src.facts, 'source.recordsRate');
+    if (read === undefined) continue;
+    total = (total ?? 0) + Math.max(0, read + (num(src.facts, 'source.pendingRecords.growthShort') ?? 0));
+  }
+  return total;
+}
+
+function describeForecast(f: Forecast): string {
+  const what =
+    f.basis === 'trend'
+      ? 'trend'
+      : `same time ${f.seasonMs === DAY ? 'yesterday' : `${Math.round((f.seasonMs ?? 0) / DAY)} d ago`}`;
+  return `forecast ${Math.round(f.rate)}/s in ${Math.round(f.horizonMs / 1000)} s from ${Math.round(f.level)}/s (${what})`;
+}
 
 function blocks(f: Finding): boolean {
   return f.state === 'firing' && (f.action.kind === 'block-scaling' || BLOCKING_CATEGORIES.has(f.category));
