@@ -7,6 +7,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run: () => Promise<voi
   'fleet-sim': () => import('./fleet-sim.js'),
   accuracy: () => import('./accuracy.js'),
   'k8s-discovery': () => import('./k8s-discovery.js'),
+  scaling: () => import('./scaling.js'),
 };
 
 const names = process.argv.slice(2).filter(a => a !== '--');

@@ -101,8 +101,8 @@ describe('forecastRate', () => {
 
   it('extrapolates a consistent rising trend to the horizon', () => {
     const r = noise(1);
-    // 1000/s rising 40/s per minute with 3 % noise.
-    const h = history(nowMin - 60, nowMin, m => (1000 + 40 * (m - nowMin + 60)) * (1 + 0.03 * r()));
+    // 1000/s rising 40/s per minute with 1 % noise (per-minute means of a 60-s moving average).
+    const h = history(nowMin - 60, nowMin, m => (1000 + 40 * (m - nowMin + 60)) * (1 + 0.01 * r()));
     const f = forecastRate(h, now, 6 * MIN, settings);
     expect(f?.basis).toBe('trend');
     // Level ≈ 3400/s now, +240/s over 6 minutes.
@@ -110,6 +110,9 @@ describe('forecastRate', () => {
     expect(f?.level).toBeLessThan(3550);
     expect(f?.rate).toBeGreaterThan(3550);
     expect(f?.rate).toBeLessThan(3800);
+    // A ramp that has reached its plateau is not extrapolated further.
+    const plateau = history(nowMin - 60, nowMin, m => Math.min(3000, 1000 + 200 * (m - nowMin + 20)));
+    expect(forecastRate(plateau, now, 6 * MIN, settings)).toBeUndefined();
   });
 
   it('finds no trend in flat noisy load, nor in a single spike', () => {
@@ -160,7 +163,7 @@ describe('RateForecaster', () => {
     const store = new MemoryStore();
     const fc = new RateForecaster(settings, store);
     const t0 = 100 * DAY;
-    for (let s = 0; s < 30 * 6; s++) await fc.observe(job, t0 + s * 10_000, 1000 + 50 * Math.floor(s / 6));
+    for (let s = 0; s < 30 * 6; s++) await fc.observe(job, t0 + s * 10_000, 1000 + 50 * Math.floor(s / 6), 0);
     const rec = await store.getRecord<{ last: number }>('rate-history', job.jobKey, t0);
     // 30 minutes of samples: 29 slots complete (the 30th is still open).
     expect(rec?.last).toBe(Math.floor(t0 / MIN) + 28);
@@ -169,7 +172,7 @@ describe('RateForecaster', () => {
     expect(f?.horizonMs).toBe(15 * MIN); // capped
     expect(f?.rate).toBeCloseTo(1000 + 50 * 30 + 50 * 15, -2);
     const off = new RateForecaster({ ...settings, enabled: false }, new MemoryStore());
-    await off.observe(job, t0, 1);
+    await off.observe(job, t0, 1, 0);
     expect(await off.forecast(job, t0, MIN)).toBeUndefined();
   });
 });

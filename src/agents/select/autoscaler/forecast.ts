@@ -192,9 +192,17 @@ export function forecastRate(
   if (recent.length < MIN_POINTS) return undefined;
   const candidates: Forecast[] = [];
   const fit = robustTrend(recent);
-  const level = fit ? Math.max(0, fit.intercept + fit.slope * now) : median(recent.map(p => p.y));
-  if (fit && fit.slope > 0 && fit.tau >= s.minTrendConsistency)
-    candidates.push({ rate: level + fit.slope * horizonMs, level, horizonMs, basis: 'trend' });
+  // The rise must still go on at the end of the window: the slope is the lowest of the whole
+  // window's, its second half's and its last third's, and the level comes from the last third
+  // (a ramp that has reached its plateau is neither extrapolated nor taken for its line).
+  const late = robustTrend(recent.slice(Math.floor(recent.length / 2)));
+  const tail = robustTrend(recent.slice(-Math.max(3, Math.ceil(recent.length / 3))));
+  const level = tail
+    ? Math.max(0, tail.intercept + tail.slope * now)
+    : median(recent.slice(-3).map(p => p.y));
+  const slope = Math.min(fit?.slope ?? 0, late?.slope ?? 0, tail?.slope ?? 0);
+  if (fit && slope > 0 && fit.tau >= s.minTrendConsistency)
+    candidates.push({ rate: level + slope * horizonMs, level, horizonMs, basis: 'trend' });
 
   let best: { forecast: Forecast; error: number } | undefined;
   for (const period of s.seasonsMs) {
@@ -244,7 +252,10 @@ export function forecastRate(
  * In distributed mode each replica averages the samples it saw in a slot; any of them may write it.
  */
 export class RateForecaster {
-  private readonly open = new Map<string, { slot: number; sum: number; n: number }>();
+  private readonly open = new Map<
+    string,
+    { slot: number; sum: number; n: number; pending0: number; t0: number; pending: number; t: number }
+  >();
   private readonly capacity: number;
 
   constructor(
@@ -262,20 +273,37 @@ export class RateForecaster {
     );
   }
 
-  /** Adds one sample of the job's input rate (records/s) observed at `now`. */
-  async observe(job: JobRef, now: number, rate: number): Promise<void> {
-    if (!this.settings.enabled || !Number.isFinite(rate) || rate < 0) return;
+  /**
+   * Adds one sample: the records/s the job's sources read and the records waiting in front of
+   * them at `now`. A slot's input rate is the mean read rate plus the backlog's growth over the
+   * slot (from the last sample of the previous slot), so a source that is working off a backlog
+   * after a restart does not count as more input.
+   */
+  async observe(job: JobRef, now: number, read: number, pending: number): Promise<void> {
+    if (!this.settings.enabled || !Number.isFinite(read) || read < 0 || !Number.isFinite(pending)) return;
     const slot = Math.floor(now / this.settings.resolutionMs);
     const acc = this.open.get(job.jobKey);
     if (acc !== undefined && acc.slot === slot) {
-      acc.sum += rate;
+      acc.sum += read;
       acc.n += 1;
+      acc.pending = pending;
+      acc.t = now;
       return;
     }
-    this.open.set(job.jobKey, { slot, sum: rate, n: 1 });
+    const fresh = acc === undefined || now - acc.t > 2 * this.settings.resolutionMs;
+    this.open.set(job.jobKey, {
+      slot,
+      sum: read,
+      n: 1,
+      pending0: fresh ? pending : acc.pending,
+      t0: fresh ? now : acc.t,
+      pending,
+      t: now,
+    });
     if (acc === undefined || acc.slot > slot) return;
+    const growth = acc.t > acc.t0 ? (acc.pending - acc.pending0) / ((acc.t - acc.t0) / 1000) : 0;
     const history = await this.load(job, now);
-    history.put(acc.slot, acc.sum / acc.n);
+    history.put(acc.slot, Math.max(0, acc.sum / acc.n + growth));
     await this.store.putRecord(
       'rate-history',
       job.jobKey,

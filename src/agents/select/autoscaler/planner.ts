@@ -114,8 +114,8 @@ export class ReactivePlanner implements Planner {
       : this.settings;
     if (snapshot.jobStatus?.state !== 'RUNNING') return skip('not-running');
     const restartMs = await this.restartTime(job, snapshot, now, s.restartMs);
-    const inputRate = jobInputRate(facts);
-    if (inputRate !== undefined) await this.forecaster?.observe(job, now, inputRate);
+    const input = sourceInput(facts);
+    if (input !== undefined) await this.forecaster?.observe(job, now, input.read, input.pending);
     const uptime = num(facts.job.facts, 'job.uptime');
     if (uptime === undefined || uptime * 1000 < s.stabilizationMs) return skip('stabilizing');
     if (report.findings.some(blocks)) return skip('blocked-by-finding');
@@ -129,7 +129,7 @@ export class ReactivePlanner implements Planner {
       return skip('cooldown');
 
     const forecast =
-      inputRate === undefined || inputRate <= 0
+      input === undefined
         ? undefined
         : await this.forecaster?.forecast(
             job,
@@ -139,7 +139,7 @@ export class ReactivePlanner implements Planner {
           );
     // Only a rise counts: the forecast sizes up or holds a scale-down back, never scales down.
     const growth =
-      forecast !== undefined && inputRate !== undefined ? Math.max(1, forecast.rate / inputRate) : 1;
+      forecast !== undefined && forecast.level > 0 ? Math.max(1, forecast.rate / forecast.level) : 1;
     const reactive = await this.reactive(ctx, { ...s, restartMs }, basis, names, policy, growth);
     let target: Record<string, number>;
     let direction: 'up' | 'down';
@@ -205,6 +205,11 @@ export class ReactivePlanner implements Planner {
     const byId = new Map<string, SubjectFacts>(facts.vertices.map(v => [v.subject.id, v]));
     const catchUpSec = s.catchUpMs / 1000;
     const backlog = facts.sources.some(src => (num(src.facts, 'source.lagSeconds') ?? 0) > catchUpSec);
+    // The part of every target rate that works off the sources' backlog (detect adds backlog ÷
+    // catch-up to the input rate). Like the operator's CATCH_UP it is added to the capacity, not
+    // divided by the target utilization: catching up may use the headroom, and the forecast
+    // grows only the input part.
+    const catchUpShare = backlogShare(facts, byId, catchUpSec);
     const sized: Record<string, number> = {};
     let needsUp = false;
     let needsDown = false;
@@ -215,10 +220,15 @@ export class ReactivePlanner implements Planner {
       const tpr = num(f, 'vertex.trueProcessingRate');
       const target = num(f, 'vertex.targetRate');
       if (tpr === undefined || target === undefined) return 'missing-data';
-      const c = { targetRate: target, catchUpRate: 0, restartSec: s.restartMs / 1000, catchUpSec };
+      const c = {
+        targetRate: target * (1 - catchUpShare),
+        catchUpRate: target * catchUpShare,
+        restartSec: s.restartMs / 1000,
+        catchUpSec,
+      };
       const band = utilizationBand(c, s.band, backlog);
       // The forecast target: what the vertex will have to carry once a rescale started now is done.
-      const ahead = { ...c, targetRate: target * growth };
+      const ahead = { ...c, targetRate: c.targetRate * growth };
       if (tpr < band.scaleUpBelow) needsUp = true;
       else if (growth > 1 && tpr < utilizationBand(ahead, s.band, backlog).scaleUpBelow) forecastUp = true;
       else if (tpr > band.scaleDownAbove) needsDown = true;
@@ -259,7 +269,10 @@ export class ReactivePlanner implements Planner {
     const timer = await this.store.getRecord<ScaleDownTimer>('scale-down-timer', job.jobKey, now);
     const merged = timer ? maxPerVertex(timer.target, target) : target;
     const since = timer?.since ?? now;
-    if (now - since < s.scaleDownDelayMs) {
+    // A calendar window's release is the announced end of a peak: a scale-down wanted since
+    // before it was released does not wait out the rest of the delay.
+    const released = this.calendar?.releasedSince(job, since, now, s.restartMs) === true;
+    if (now - since < s.scaleDownDelayMs && !released) {
       await this.store.putRecord('scale-down-timer', job.jobKey, { since, target: merged });
       return 'scale-down-delay';
     }
@@ -347,18 +360,33 @@ interface RestartTimes {
 const RESTART_SAMPLES = 3;
 const DAY = 86_400_000;
 
-/**
- * Records/s arriving at the job's sources: what they read plus what piles up in front of them
- * (the backlog's growth; negative while a backlog is worked off). Absent without source rates.
- */
-export function jobInputRate(facts: PlanContext['facts']): number | undefined {
-  let total: number | undefined;
+/** What the job's sources read (records/s) and what waits in front of them; absent without rates. */
+function sourceInput(facts: PlanContext['facts']): { read: number; pending: number } | undefined {
+  let out: { read: number; pending: number } | undefined;
   for (const src of facts.sources) {
     const read = num(src.facts, 'source.recordsRate');
     if (read === undefined) continue;
-    total = (total ?? 0) + Math.max(0, read + (num(src.facts, 'source.pendingRecords.growthShort') ?? 0));
+    out = {
+      read: (out?.read ?? 0) + read,
+      pending: (out?.pending ?? 0) + (num(src.facts, 'source.pendingRecords') ?? 0),
+    };
   }
-  return total;
+  return out;
+}
+
+/** Share of the sources' target rate that is backlog ÷ catch-up (0 without a backlog). */
+function backlogShare(
+  facts: PlanContext['facts'],
+  byId: ReadonlyMap<string, SubjectFacts>,
+  catchUpSec: number,
+): number {
+  let total = 0;
+  let catchUp = 0;
+  for (const src of facts.sources) {
+    total += num(byId.get(src.subject.id)?.facts ?? {}, 'vertex.targetRate') ?? 0;
+    catchUp += (num(src.facts, 'source.pendingRecords') ?? 0) / catchUpSec;
+  }
+  return total > 0 && catchUpSec > 0 ? Math.min(1, catchUp / total) : 0;
 }
 
 function describeForecast(f: Forecast): string {
