@@ -120,9 +120,9 @@ const CASES: Case[] = [
   },
   {
     name: 'daily-curve',
-    label: 'daily curve (3 days)',
+    label: 'daily curve (2 days)',
     profile: { kind: 'daily', base: 4000, peak: 24_000, peakHour: 12, utcOffsetHours: 0, noise: 0.03 },
-    durationMs: 72 * H,
+    durationMs: 48 * H,
     initialRate: 4000,
     periodMs: 24 * H,
     targets: 'slot-s ≤ 1.0× baseline, ≤ 1.2× k-step; ≤ 1 direction change/vertex/period',

@@ -187,7 +187,7 @@ describe('planner with the forecast', () => {
     approvalTtlMs: 15 * MIN,
   };
   /** source (p=4, 60 % busy) → map (p=mapP, not keyed) at `rate` records/s with the map `busy` (0–1). */
-  function ctx(at: number, rate: number, mapP: number, busy: number) {
+  function ctx(at: number, rate: number, mapP: number, busy: number, pending = 0) {
     const s: Snapshot = {
       job,
       observedAt: at,
@@ -205,7 +205,7 @@ describe('planner with the forecast', () => {
             busyTimeMsPerSecond: { max: 600, avg: 600 },
             backPressuredTimeMsPerSecond: { max: 0, avg: 0 },
             numRecordsOutPerSecond: { sum: rate },
-            pendingRecords: { sum: 0 },
+            pendingRecords: { sum: pending },
           },
         },
         {
@@ -304,5 +304,21 @@ describe('planner with the forecast', () => {
     expect(down?.origin).toBe('reactive');
     expect(plain?.target.map).toBeLessThan(down?.target.map ?? 0);
     expect(down?.target.map).toBeLessThan(16);
+  });
+
+  it('gives back capacity a scale-up added for a backlog once it is worked off, without the scale-down delay', async () => {
+    const slow = { ...planSettings, scaleDownDelayMs: 60 * MIN };
+    const store = new MemoryStore();
+    const planner = new ReactivePlanner(slow, store);
+    // Map at p=4, 95 % busy, 2 minutes of backlog: the scale-up carries catch-up capacity.
+    const [up] = await planner.plan(ctx(t0, 4000, 4, 0.95, 480_000));
+    expect(up?.target.map).toBe(8);
+    // Caught up at p=8 (40 % busy, inside the band): the lent capacity goes back at once.
+    const [back] = await planner.plan(ctx(t0 + 6 * MIN, 4000, 8, 0.4));
+    expect(back?.target.map).toBe(6);
+    expect(back?.reason).toMatch(/scale down: Enrich 8 → 6/);
+    // Without a lending scale-up the same state is inside the band: nothing to do.
+    const fresh = new ReactivePlanner(slow, new MemoryStore());
+    expect(await fresh.plan(ctx(t0 + 6 * MIN, 4000, 8, 0.4))).toEqual([]);
   });
 });

@@ -252,6 +252,19 @@ export class ReactivePlanner implements Planner {
       needsUp = true;
       needsDown = false;
     }
+    // Capacity a scale-up added to work off a backlog is given back once the backlog is gone,
+    // without the scale-down delay: why it was there is known, and it is no longer needed.
+    const lentKey = `catch-up:${job.jobKey}`;
+    let giveBack = false;
+    if (!needsUp && !needsDown && catchUpShare < CAUGHT_UP_BELOW) {
+      const lent = await this.store.getRecord<{ at: number }>('floor', lentKey, now);
+      const sum = (m: Readonly<Record<string, number>>): number =>
+        snapshot.vertices.reduce((a, v) => a + (m[v.id] ?? 0), 0);
+      if (lent !== undefined && sum(sized) <= (1 - GIVE_BACK_AT_LEAST) * sum(basis)) {
+        giveBack = true;
+        needsDown = true;
+      }
+    }
     const changed = Object.keys(sized).filter(id => sized[id] !== basis[id]);
     if ((!needsUp && !needsDown) || changed.length === 0) {
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
@@ -264,7 +277,14 @@ export class ReactivePlanner implements Planner {
     if (Object.keys(target).every(id => target[id] === basis[id])) return 'within-band';
     if (needsUp) {
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
+      if (catchUpShare >= LENDS_CATCH_UP_FROM)
+        await this.store.putRecord('floor', lentKey, { at: now }, now + s.scaleDownDelayMs);
       return { direction: 'up', target, byForecast: forecastUp && !reactiveUp };
+    }
+    if (giveBack) {
+      await this.store.deleteRecord('floor', lentKey);
+      await this.store.deleteRecord('scale-down-timer', job.jobKey);
+      return { direction: 'down', target, byForecast: false };
     }
     const timer = await this.store.getRecord<ScaleDownTimer>('scale-down-timer', job.jobKey, now);
     const merged = timer ? maxPerVertex(timer.target, target) : target;
@@ -276,7 +296,8 @@ export class ReactivePlanner implements Planner {
       await this.store.putRecord('scale-down-timer', job.jobKey, { since, target: merged });
       return 'scale-down-delay';
     }
-    target = merged;
+    // After an announced end, what the load needs now; otherwise the highest wish of the wait.
+    if (!released) target = merged;
     await this.store.deleteRecord('scale-down-timer', job.jobKey);
     return { direction: 'down', target, byForecast: false };
   }
@@ -355,6 +376,13 @@ interface RestartTimes {
   lastActionId: string;
   samples: number[];
 }
+
+/** A scale-up with at least this share of catch-up capacity lends it (given back once caught up). */
+const LENDS_CATCH_UP_FROM = 0.1;
+/** Caught up: the backlog is below this share of the sources' target rate. */
+const CAUGHT_UP_BELOW = 0.02;
+/** Lent capacity is given back only when it is at least this share of the job's subtasks. */
+const GIVE_BACK_AT_LEAST = 0.1;
 
 /** Restart times kept per job; the slowest of them sets `lead: auto`. */
 const RESTART_SAMPLES = 3;
