@@ -112,15 +112,28 @@ describe('forecastRate', () => {
     expect(f?.rate).toBeLessThan(3800);
     // A ramp that has reached its plateau is not extrapolated further.
     const plateau = history(nowMin - 60, nowMin, m => Math.min(3000, 1000 + 200 * (m - nowMin + 20)));
-    expect(forecastRate(plateau, now, 6 * MIN, settings)).toBeUndefined();
+    expect(forecastRate(plateau, now, 6 * MIN, settings)).toMatchObject({ basis: 'level', rate: 3000 });
   });
 
   it('finds no trend in flat noisy load, nor in a single spike', () => {
     const r = noise(2);
     const flat = history(nowMin - 60, nowMin, () => 5000 * (1 + 0.05 * r()));
-    expect(forecastRate(flat, now, 6 * MIN, settings)).toBeUndefined();
+    const f = forecastRate(flat, now, 6 * MIN, settings);
+    expect(f?.basis).toBe('level');
+    expect(f?.rate).toBe(f?.level);
+    expect(f?.level).toBeGreaterThan(4700);
+    expect(f?.level).toBeLessThan(5300);
     const spike = history(nowMin - 60, nowMin, m => (m === nowMin - 2 ? 50_000 : 5000));
-    expect(forecastRate(spike, now, 6 * MIN, settings)).toBeUndefined();
+    expect(forecastRate(spike, now, 6 * MIN, settings)).toMatchObject({ basis: 'level', rate: 5000 });
+    // Too little recent history: no forecast at all.
+    expect(
+      forecastRate(
+        history(nowMin - 60, nowMin - 20, () => 5000),
+        now,
+        6 * MIN,
+        settings,
+      ),
+    ).toBeUndefined();
   });
 
   it('uses the same time yesterday when yesterday explains today, and leaves calendar windows out', () => {
@@ -141,10 +154,10 @@ describe('forecastRate', () => {
     expect(f?.rate).toBeLessThan(4300);
     // The same history, but yesterday's ramp was an announced promotion: no seasonal forecast.
     const calendar = (t: number): boolean => t >= at - DAY && t < at - DAY + 60 * MIN;
-    expect(forecastRate(h, at, 6 * MIN, settings, calendar)).toBeUndefined();
+    expect(forecastRate(h, at, 6 * MIN, settings, calendar)?.basis).toBe('level');
     // Without the ramp ahead it forecasts no rise (the day before looked the same at this hour).
     const calm = history(atMin - 3 * 1440, atMin, () => 2000 * (1 + 0.02 * r()));
-    expect(forecastRate(calm, at, 6 * MIN, settings)?.rate ?? 2000).toBeLessThan(2100);
+    expect(forecastRate(calm, at, 6 * MIN, settings)?.rate).toBeLessThan(2100);
   });
 
   it('does not use a season that did not explain the recent load', () => {
@@ -154,7 +167,7 @@ describe('forecastRate', () => {
       m < nowMin - 1440 ? ((m % 1440) - (nowMin % 1440) > 3 ? 8000 : 2000) : 2000 * (1 + 0.4 * r()),
     );
     const f = forecastRate(h, now, 6 * MIN, { ...settings, minTrendConsistency: 1.1 });
-    expect(f).toBeUndefined();
+    expect(f?.basis).toBe('level');
   });
 });
 
@@ -254,7 +267,7 @@ describe('planner with the forecast', () => {
     return at;
   }
 
-  it('scales up ahead of a consistent rise, marked as a forecast, before the band is crossed', async () => {
+  it('scales up when the forecast load would saturate a vertex before a rescale is done, marked as a forecast', async () => {
     const store = new MemoryStore();
     const planner = new ReactivePlanner(
       planSettings,
@@ -263,16 +276,29 @@ describe('planner with the forecast', () => {
       undefined,
       new RateForecaster(settings, store),
     );
-    // 2000/s rising 100/s per minute; the map (capacity 1000/s per subtask) at p=4.
-    const at = await feed(planner, m => 2000 + 100 * m, 4);
-    // Now 4000/s at 80 % busy (inside the band); in 6 minutes ≈ 4600/s would be 92 %.
-    const [action] = await planner.plan(ctx(at, 4000, 5, 0.8));
+    // 2000/s rising 150/s per minute; the map (capacity 1000/s per subtask) at p=4.
+    const at = await feed(planner, m => 2000 + 150 * m, 4);
+    // Now 5000/s with the map at p=6 88 % busy: it keeps up (TPR 5682/s) and nothing reactive is
+    // due, but in 6 minutes (restart 1 min + margin 5 min) ≈ 5900/s would saturate it.
+    const [action] = await planner.plan(ctx(at, 5000, 6, 0.88));
     expect(action?.origin).toBe('forecast');
     expect(action?.reason).toMatch(/forecast \d+\/s in 360 s .*\(trend\)/);
-    // Sized for ≈ 4600/s at 70 %: TPR 5000/s at p=5 → 1000/s per subtask → 7.
-    expect(action?.target.map).toBeGreaterThanOrEqual(7);
-    // The source (60 % busy at p=4) is sized for the same rise: 4600/0.7 + restart share over 6667/s × 4 → 5.
+    // Sized for ≈ 5900/s at 70 % plus the restart backlog: 947/s per subtask → 11.
+    expect(action?.target.map).toBeGreaterThanOrEqual(10);
+    expect(action?.target.map).toBeLessThanOrEqual(12);
+    // The source (60 % busy at p=4: TPR 8333/s) is sized for the same rise.
     expect(action?.target.src).toBe(5);
+    // The same state without the rise in the history: nothing to do yet.
+    const flatStore = new MemoryStore();
+    const flat = new ReactivePlanner(
+      planSettings,
+      flatStore,
+      undefined,
+      undefined,
+      new RateForecaster(settings, flatStore),
+    );
+    const at2 = await feed(flat, () => 5000, 6);
+    expect(await flat.plan(ctx(at2, 5000, 6, 0.88))).toEqual([]);
   });
 
   it('does nothing on flat load, and never scales down below what a rise needs', async () => {

@@ -19,8 +19,9 @@ import type { Store } from '../../../state/store.js';
  *   scaled seasonal values ≤ `maxSeasonalError`). Slots inside a promotion-calendar window are
  *   left out of the seasonal baseline: an announced peak is not "what happens every day".
  *
- * The planner only ever sizes up from a forecast (or holds back a scale-down); it never scales
- * down because a forecast says the load will fall.
+ * Without either, but with enough recent history, the forecast is the current level (basis
+ * `level`). The planner only ever sizes up from a forecast (or holds back a scale-down); it never
+ * scales down because a forecast says the load will fall.
  */
 
 export interface ForecastSettings {
@@ -49,7 +50,8 @@ export interface Forecast {
   /** The smoothed current level the forecast starts from. */
   level: number;
   horizonMs: number;
-  basis: 'trend' | 'season';
+  /** `level`: enough history, but neither a trend nor a season: the load stays where it is. */
+  basis: 'trend' | 'season' | 'level';
   /** Seasonal period used (basis season). */
   seasonMs?: number;
 }
@@ -170,8 +172,8 @@ const MIN_POINTS = 6;
 const SEASON_SPAN = 2;
 
 /**
- * The forecast at now + horizon from the history alone, or undefined when neither estimator is
- * trustworthy. `excluded(t)` is true for times inside a promotion-calendar window.
+ * The forecast at now + horizon from the history alone (the current level when neither
+ * estimator is trustworthy), or undefined without enough recent history. `excluded(t)` is true for times inside a promotion-calendar window.
  */
 export function forecastRate(
   history: RateHistory,
@@ -242,7 +244,7 @@ export function forecastRate(
     if (best === undefined || error < best.error) best = { forecast, error };
   }
   if (best) candidates.push(best.forecast);
-  if (candidates.length === 0) return undefined;
+  if (candidates.length === 0) return { rate: level, level, horizonMs, basis: 'level' };
   return candidates.reduce((a, b) => (b.rate > a.rate ? b : a));
 }
 

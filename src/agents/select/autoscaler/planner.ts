@@ -78,7 +78,8 @@ const num = (facts: FactMap, name: string): number | undefined => {
  *
  * - Acts only on a RUNNING job past stabilization, with every vertex's rates present.
  * - Never while a finding blocks scaling (a `block-scaling` rule such as skew, or a firing
- *   availability / connector / GC / memory / checkpoint / node finding): more subtasks do not fix those.
+ *   medium or high availability / connector / GC / memory / checkpoint / node finding): more
+ *   subtasks do not fix those.
  * - All-or-nothing like the operator, but per direction: a vertex below the band (cannot keep up
  *   with headroom) triggers a scale-up, in which every vertex goes to at least its sized
  *   parallelism and none shrinks; only when none is below it, a vertex above the band (too many
@@ -140,7 +141,10 @@ export class ReactivePlanner implements Planner {
     // Only a rise counts: the forecast sizes up or holds a scale-down back, never scales down.
     const growth =
       forecast !== undefined && forecast.level > 0 ? Math.max(1, forecast.rate / forecast.level) : 1;
-    const reactive = await this.reactive(ctx, { ...s, restartMs }, basis, names, policy, growth);
+    const reactive = await this.reactive(ctx, { ...s, restartMs }, basis, names, policy, {
+      growth,
+      known: forecast !== undefined,
+    });
     let target: Record<string, number>;
     let direction: 'up' | 'down';
     if (raise) {
@@ -198,8 +202,12 @@ export class ReactivePlanner implements Planner {
     basis: Readonly<Record<string, number>>,
     names: Readonly<Record<string, string>>,
     policy: EffectivePolicy | undefined,
-    /** Forecast input rate ÷ current input rate (≥ 1; 1 = no forecast). */
-    growth: number,
+    /**
+     * growth: forecast input rate ÷ current level (≥ 1). known: the job has enough history for a
+     * forecast; then a scale-up is due when the forecast load would saturate a vertex before a
+     * rescale started now is done, else (no history) when a vertex is above the band now.
+     */
+    outlook: { growth: number; known: boolean },
   ): Promise<{ direction: 'up' | 'down'; target: Record<string, number>; byForecast: boolean } | PlanSkip> {
     const { job, snapshot, facts, now } = ctx;
     const byId = new Map<string, SubjectFacts>(facts.vertices.map(v => [v.subject.id, v]));
@@ -228,9 +236,11 @@ export class ReactivePlanner implements Planner {
       };
       const band = utilizationBand(c, s.band, backlog);
       // The forecast target: what the vertex will have to carry once a rescale started now is done.
-      const ahead = { ...c, targetRate: c.targetRate * growth };
-      if (tpr < band.scaleUpBelow) needsUp = true;
-      else if (growth > 1 && tpr < utilizationBand(ahead, s.band, backlog).scaleUpBelow) forecastUp = true;
+      const ahead = { ...c, targetRate: c.targetRate * outlook.growth };
+      const saturates = (x: typeof c): boolean =>
+        tpr < requiredCapacity({ ...x, utilization: 1, withRestart: false });
+      if (outlook.known ? saturates(c) : tpr < band.scaleUpBelow) needsUp = true;
+      else if (outlook.known && outlook.growth > 1 && saturates(ahead)) forecastUp = true;
       else if (tpr > band.scaleDownAbove) needsDown = true;
       sized[v.id] = targetParallelism({
         parallelism: v.parallelism,
@@ -256,7 +266,7 @@ export class ReactivePlanner implements Planner {
     // without the scale-down delay: why it was there is known, and it is no longer needed.
     const lentKey = `catch-up:${job.jobKey}`;
     let giveBack = false;
-    if (!needsUp && !needsDown && catchUpShare < CAUGHT_UP_BELOW) {
+    if (!needsUp && catchUpShare < CAUGHT_UP_BELOW) {
       const lent = await this.store.getRecord<{ at: number }>('floor', lentKey, now);
       const sum = (m: Readonly<Record<string, number>>): number =>
         snapshot.vertices.reduce((a, v) => a + (m[v.id] ?? 0), 0);
@@ -418,6 +428,7 @@ function backlogShare(
 }
 
 function describeForecast(f: Forecast): string {
+  if (f.basis === 'level') return `forecast: no rise from ${Math.round(f.level)}/s`;
   const what =
     f.basis === 'trend'
       ? 'trend'
@@ -425,8 +436,16 @@ function describeForecast(f: Forecast): string {
   return `forecast ${Math.round(f.rate)}/s in ${Math.round(f.horizonMs / 1000)} s from ${Math.round(f.level)}/s (${what})`;
 }
 
+/**
+ * A firing `block-scaling` finding, or one of a blocking category that matters: a low one is
+ * advice that says there is nothing to do (e.g. one checkpoint that failed during a rescale's
+ * restart), and must not hold a saturated job at its parallelism for the rule's window.
+ */
 function blocks(f: Finding): boolean {
-  return f.state === 'firing' && (f.action.kind === 'block-scaling' || BLOCKING_CATEGORIES.has(f.category));
+  return (
+    f.state === 'firing' &&
+    (f.action.kind === 'block-scaling' || (BLOCKING_CATEGORIES.has(f.category) && f.severity !== 'low'))
+  );
 }
 
 function maxPerVertex(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
