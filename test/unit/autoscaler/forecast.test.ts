@@ -8,7 +8,7 @@ import {
 } from '../../../src/agents/select/autoscaler/forecast.js';
 import { detect } from '../../../src/agents/detect/detect.js';
 import { DEFAULT_REACTIVE, ReactivePlanner } from '../../../src/agents/select/autoscaler/planner.js';
-import type { HealthReport, JobRef, Snapshot } from '../../../src/domain/index.js';
+import type { Finding, HealthReport, JobRef, Snapshot } from '../../../src/domain/index.js';
 import { MemoryStore } from '../../../src/state/memory-store.js';
 
 const MIN = 60_000;
@@ -200,7 +200,7 @@ describe('planner with the forecast', () => {
     approvalTtlMs: 15 * MIN,
   };
   /** source (p=4, 60 % busy) → map (p=mapP, not keyed) at `rate` records/s with the map `busy` (0–1). */
-  function ctx(at: number, rate: number, mapP: number, busy: number, pending = 0) {
+  function ctx(at: number, rate: number, mapP: number, busy: number, pending = 0, findings: Finding[] = []) {
     const s: Snapshot = {
       job,
       observedAt: at,
@@ -245,7 +245,7 @@ describe('planner with the forecast', () => {
       job,
       snapshot: s,
       facts,
-      report: { findings: [] } as unknown as HealthReport,
+      report: { findings } as unknown as HealthReport,
       mode: 'auto' as const,
       now: at,
     };
@@ -346,5 +346,29 @@ describe('planner with the forecast', () => {
     // Without a lending scale-up the same state is inside the band: nothing to do.
     const fresh = new ReactivePlanner(slow, new MemoryStore());
     expect(await fresh.plan(ctx(t0 + 6 * MIN, 4000, 8, 0.4))).toEqual([]);
+  });
+
+  it('is not held back by low-severity advice of a blocking category, but by a medium one', async () => {
+    const finding = (severity: Finding['severity']): Finding => ({
+      fingerprint: `f-${severity}`,
+      rule: 'checkpoint-occasional-failure',
+      category: 'checkpoint',
+      severity,
+      diagnosis: false,
+      subject: { kind: 'job', id: job.jobKey, name: 'orders' },
+      title: 'one checkpoint failed',
+      evidence: {},
+      action: { kind: 'advice', text: '' },
+      state: 'firing',
+      firstSeen: 0,
+      lastSeen: 0,
+      ruleVersion: 1,
+    });
+    const planner = new ReactivePlanner(planSettings, new MemoryStore());
+    const [up] = await planner.plan(ctx(t0, 4000, 2, 1, 0, [finding('low')]));
+    expect(up?.target.map).toBeGreaterThan(2);
+    const held = new ReactivePlanner(planSettings, new MemoryStore());
+    expect(await held.plan(ctx(t0, 4000, 2, 1, 0, [finding('medium')]))).toEqual([]);
+    expect(held.lastSkip.get(job.jobKey)).toBe('blocked-by-finding');
   });
 });
