@@ -1,4 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FlinkRescaleBackend } from '../src/actions/flink-rescale/backend.js';
@@ -385,22 +387,63 @@ function kStepOracle(needPerSecond: number[], smoothPerSecond: number[], restart
 
 const fmt = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : '—');
 
+const STRATEGIES = ['product', 'baseline', 'static'] as const;
+type Strategy = (typeof STRATEGIES)[number];
+
+async function runStrategy(c: Case, strategy: Strategy): Promise<Run> {
+  if (strategy === 'product') return product(c, await loadLibrary(undefined));
+  if (strategy === 'baseline') return baseline(c);
+  return replay(
+    c,
+    VERTICES.map((_, i) => peakOf(c, i)),
+  );
+}
+
+/** One (scenario, strategy) replay in a child process: the 2-day curve need not hold up the rest. */
+function child(c: Case, strategy: Strategy): Promise<Run> {
+  const out = join(tmpdir(), `scaling-${process.pid}-${c.name}-${strategy}.json`);
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'run.ts'), 'scaling'], {
+      cwd: ROOT,
+      env: { ...process.env, SCALING_CHILD: `${c.name}:${strategy}`, SCALING_OUT: out },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    proc.once('error', reject);
+    proc.once('exit', code => {
+      if (code !== 0) return reject(new Error(`${c.name}/${strategy} exited with ${code}`));
+      const result = JSON.parse(readFileSync(out, 'utf8')) as Run;
+      rmSync(out, { force: true });
+      resolve(result);
+    });
+  });
+}
+
 export async function run(): Promise<void> {
+  const childSpec = process.env.SCALING_CHILD;
+  if (childSpec !== undefined) {
+    const [name, strategy] = childSpec.split(':');
+    const c = CASES.find(x => x.name === name);
+    if (c === undefined || !STRATEGIES.includes(strategy as Strategy))
+      throw new Error(`SCALING_CHILD: unknown ${childSpec}`);
+    const result = await runStrategy(c, strategy as Strategy);
+    writeFileSync(process.env.SCALING_OUT ?? '/dev/stdout', JSON.stringify(result));
+    return;
+  }
   const machine = machineInfo();
-  console.log(`scaling: ${CASES.length} scenarios, virtual time, on ${describeMachine(machine)}`);
-  const lib = await loadLibrary(undefined);
+  console.log(
+    `scaling: ${CASES.length} scenarios × ${STRATEGIES.length} strategies in parallel child processes, virtual time, on ${describeMachine(machine)}`,
+  );
   const only = process.env.SCALING_ONLY;
   const restartSec = 30; // the simulator's stabilization timeout (10 s) + restart downtime (20 s)
-  const results = [];
-  for (const c of CASES) {
-    if (only !== undefined && !c.name.includes(only)) continue;
+  const cases = CASES.filter(c => only === undefined || c.name.includes(only));
+  const wall0 = performance.now();
+  const runs = await Promise.all(cases.map(c => Promise.all(STRATEGIES.map(st => child(c, st)))));
+  const results = cases.map((c, idx) => {
+    const [prod, base, stat] = runs[idx] ?? [];
+    if (prod === undefined || base === undefined || stat === undefined) throw new Error('missing run');
     const curve = loadCurve(c);
     const oracle = curve.need.reduce((a, b) => a + b, 0);
     const kStep = kStepOracle(curve.need, curve.smooth, restartSec);
-    const peakNeed = VERTICES.map((_, i) => peakOf(c, i));
-    const prod = await product(c, lib);
-    const base = await baseline(c);
-    const stat = await replay(c, peakNeed);
     const row = {
       scenario: c.name,
       label: c.label,
@@ -419,18 +462,18 @@ export async function run(): Promise<void> {
         lagAboveSloVsBaseline: base.lagAboveSloS === 0 ? null : prod.lagAboveSloS / base.lagAboveSloS,
       },
     };
-    results.push(row);
     console.log(
-      `${c.name}: product ${Math.round(prod.slotSeconds)} slot-s (${fmt(row.ratios.productVsOracle)}× oracle, ${fmt(row.ratios.productVsKStep)}× k-step, ${fmt(row.ratios.productVsBaseline)}× baseline), lag>SLO ${prod.lagAboveSloS} s (baseline ${base.lagAboveSloS} s), rescales ${prod.rescales} (baseline ${base.rescales}) [${prod.wallMs + base.wallMs + stat.wallMs} ms]`,
+      `${c.name}: product ${Math.round(prod.slotSeconds)} slot-s (${fmt(row.ratios.productVsOracle)}× oracle, ${fmt(row.ratios.productVsKStep)}× k-step, ${fmt(row.ratios.productVsBaseline)}× baseline), lag>SLO ${prod.lagAboveSloS} s (baseline ${base.lagAboveSloS} s), rescales ${prod.rescales} (baseline ${base.rescales}), origins ${JSON.stringify(prod.origins ?? {})}`,
     );
-  }
+    return row;
+  });
   const table = renderTable(results);
   console.log(table);
   const out = join(ROOT, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(
     join(out, 'scaling.json'),
-    `${JSON.stringify({ machine, lagSloS: LAG_SLO_S, targetUtilization: UTIL, restartSec, results, table }, null, 2)}\n`,
+    `${JSON.stringify({ machine, wallMs: Math.round(performance.now() - wall0), lagSloS: LAG_SLO_S, targetUtilization: UTIL, restartSec, results, table }, null, 2)}\n`,
   );
 }
 
