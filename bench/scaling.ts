@@ -435,7 +435,7 @@ export async function run(): Promise<void> {
   );
   const only = process.env.SCALING_ONLY;
   const restartSec = 30; // the simulator's stabilization timeout (10 s) + restart downtime (20 s)
-  const cases = CASES.filter(c => only === undefined || c.name.includes(only));
+  const cases = CASES.filter(c => only === undefined || only.split(',').some(o => c.name.includes(o)));
   const wall0 = performance.now();
   const runs = await Promise.all(cases.map(c => Promise.all(STRATEGIES.map(st => child(c, st)))));
   const results = cases.map((c, idx) => {
