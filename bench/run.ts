@@ -8,6 +8,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run: () => Promise<voi
   accuracy: () => import('./accuracy.js'),
   'k8s-discovery': () => import('./k8s-discovery.js'),
   'fleet-prom': () => import('./fleet-prom.js'),
+  scaling: () => import('./scaling.js'),
 };
 
 const names = process.argv.slice(2).filter(a => a !== '--');

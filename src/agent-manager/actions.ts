@@ -1,6 +1,7 @@
 import type { Executor, Planner } from '../agents/agent.js';
 import { withOptIn } from '../agents/select/policies/policy.js';
 import { PromotionCalendar } from '../agents/select/autoscaler/calendar.js';
+import { RateForecaster, type ForecastSettings } from '../agents/select/autoscaler/forecast.js';
 import { DEFAULT_REACTIVE, ReactivePlanner } from '../agents/select/autoscaler/planner.js';
 import type { FleetSafety } from '../agents/select/policies/safety.js';
 import { ActionExecutor, executorSettings } from '../actions/executor.js';
@@ -30,6 +31,22 @@ export interface ActionWiring {
   executor: Executor;
   actions: ActionExecutor;
   controls: ActionControl;
+}
+
+/** The forecast's settings from the config's `autoscaler.forecast`. */
+export function forecastSettings(config: Pick<Config, 'autoscaler'>): ForecastSettings {
+  const f = config.autoscaler.forecast;
+  return {
+    enabled: f.enabled,
+    resolutionMs: f.resolution,
+    retentionMs: f.retention,
+    trendWindowMs: f.trendWindow,
+    marginMs: f.margin,
+    horizonMs: f.horizon,
+    minTrendConsistency: f.minTrendConsistency,
+    maxSeasonalError: f.maxSeasonalError,
+    seasonsMs: [f.daily, f.weekly],
+  };
 }
 
 /** Maps the executor's refusals (they carry a `kind`) to the API's 404 / 409. */
@@ -77,6 +94,7 @@ export function wireActions(deps: {
       staggerMs: config.autoscaler.calendarStagger,
       releaseMs: config.autoscaler.calendarRelease,
     }),
+    new RateForecaster(forecastSettings(config), store),
   );
   const actions = new ActionExecutor({
     store,

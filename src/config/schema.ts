@@ -316,6 +316,52 @@ export const ConfigSchema = z.strictObject({
         'Pre-scales of different jobs for one window spread over this much time before their lead.',
       ),
       calendarRelease: duration('30m', 'How long a calendar floor holds after its window ends, by default.'),
+      forecast: z
+        .strictObject({
+          enabled: z
+            .boolean()
+            .default(true)
+            .describe(
+              'Size scale-ups for the input rate forecast at now + restart time + margin (trend, same time yesterday / last week); never scales down on a forecast alone.',
+            ),
+          resolution: duration(
+            '1m',
+            'One slot of the per-job input-rate history (ring buffer in the state store).',
+          ),
+          retention: duration(
+            '8d',
+            'How far back the input-rate history reaches (longer than the longest season).',
+          ),
+          trendWindow: duration(
+            '15m',
+            'Recent window of the trend fit and of the check that a season still explains the load.',
+          ),
+          margin: duration(
+            '5m',
+            'Forecast lookahead beyond the job’s restart time: the capacity must last until the next rescale may run.',
+          ),
+          horizon: duration('15m', 'Longest forecast lookahead.'),
+          daily: duration('24h', 'The daily season ("same time yesterday").'),
+          weekly: duration('7d', 'The weekly season ("same time last week").'),
+          minTrendConsistency: z
+            .number()
+            .min(0)
+            .max(1)
+            .default(0.6)
+            .describe(
+              'Kendall’s τ the recent slots need for a rising trend to count (1 = every pair rises): one spike is not a trend.',
+            ),
+          maxSeasonalError: z
+            .number()
+            .min(0)
+            .max(1)
+            .default(0.1)
+            .describe(
+              'Median relative error the seasonal profile may have over the trend window to be used; calendar windows are left out of it.',
+            ),
+        })
+        .prefault({})
+        .describe('Short-horizon forecast of each job’s input rate.'),
     })
     .prefault({}),
   calendar: calendarSection(),

@@ -37,6 +37,8 @@ export const RECORD_KINDS = [
   'detect',
   'alert',
   'alert-dead-letter',
+  /** Per job: the input-rate ring buffer of the forecast (autoscaler/forecast.ts). */
+  'rate-history',
 ] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];
 

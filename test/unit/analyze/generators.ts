@@ -87,6 +87,46 @@ function resolve(
   return value;
 }
 
+/**
+ * Sets, in every subject that carries it, each fact an `all` leaf of the rule compares with a
+ * literal or param to a value that satisfies that leaf (numbers just past the threshold, booleans
+ * and strings equal). A rule of many narrow conditions almost never fires on independent random
+ * facts; the differential test uses this now and then so that every rule is seen firing.
+ */
+export function satisfyLeaves(
+  condition: Condition,
+  params: Readonly<Record<string, ParamValue>>,
+  subjects: readonly FactMap[],
+): void {
+  if (!('all' in condition)) {
+    if ('fact' in condition) satisfyLeaves({ all: [condition] }, params, subjects);
+    return;
+  }
+  for (const c of condition.all) {
+    if ('all' in c) {
+      satisfyLeaves(c, params, subjects);
+      continue;
+    }
+    if (!('fact' in c)) continue;
+    const v = resolve(c.value, params);
+    if (v === undefined) continue;
+    let want: FactValue | undefined;
+    if (typeof v === 'number') {
+      const step = Math.max(Math.abs(v), 1) * 1e-3;
+      if (c.operator === 'lessThan') want = v - step;
+      else if (
+        c.operator === 'lessThanInclusive' ||
+        c.operator === 'equal' ||
+        c.operator === 'greaterThanInclusive'
+      )
+        want = v;
+      else if (c.operator === 'greaterThan') want = v + step;
+    } else if (c.operator === 'equal' && (typeof v === 'string' || typeof v === 'boolean')) want = v;
+    if (want === undefined) continue;
+    for (const facts of subjects) if (c.fact in facts) facts[c.fact] = want;
+  }
+}
+
 /** A number near one of the fact's thresholds (so both outcomes occur), sometimes anywhere. */
 function numberNear(rng: Random, def: FactDefinition, anchors: Anchors): number {
   const thresholds = anchors.numbers.get(def.name) ?? [];

@@ -153,3 +153,14 @@ describe('promotion calendar', () => {
     ).toThrow(/calendar backwards: end 2026-11-11 is not after start 2026-11-12/);
   });
 });
+
+describe('calendar release', () => {
+  it('tells when a window of the job released its floor since a time (the peak it announced is over)', () => {
+    const cal = calendar({ release: '30m' });
+    const until = END + 30 * MIN;
+    expect(cal.releasedSince(job, END, until - S, MIN)).toBe(false); // still held
+    expect(cal.releasedSince(job, END, until, MIN)).toBe(true);
+    expect(cal.releasedSince(job, until, until + MIN, MIN)).toBe(false); // released before `from`
+    expect(cal.releasedSince({ ...job, name: 'other' }, END, until, MIN)).toBe(false);
+  });
+});

@@ -99,6 +99,18 @@ export class PromotionCalendar {
     return w.leadMs ?? restartMs + this.settings.marginMs;
   }
 
+  /**
+   * True when a window of the job released its floor within (from, now] — the peak it announced
+   * is over — and none is active now.
+   */
+  releasedSince(job: JobRef, from: number, now: number, restartMs: number): boolean {
+    if (this.active(job, now, restartMs).length > 0) return false;
+    return this.windows.some(w => {
+      const until = w.end + w.releaseMs;
+      return w.selector.matches(job) && until > from && until <= now;
+    });
+  }
+
   /** Windows whose floor applies to the job at `now`, given its restart time. */
   active(job: JobRef, now: number, restartMs: number): ActiveWindow[] {
     const out: ActiveWindow[] = [];

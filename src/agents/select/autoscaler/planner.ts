@@ -10,6 +10,7 @@ import type { Store } from '../../../state/store.js';
 import type { PlanContext, Planner } from '../../agent.js';
 import { applyPolicyToTarget, type EffectivePolicy } from '../policies/policy.js';
 import type { ActiveWindow, PromotionCalendar } from './calendar.js';
+import type { Forecast, RateForecaster } from './forecast.js';
 import { requiredCapacity, targetParallelism, utilizationBand, type AlignmentMode } from './sizing.js';
 
 export interface ReactiveSettings {
@@ -81,7 +82,8 @@ const num = (facts: FactMap, name: string): number | undefined => {
  *
  * - Acts only on a RUNNING job past stabilization, with every vertex's rates present.
  * - Never while a finding blocks scaling (a `block-scaling` rule such as skew, or a firing
- *   availability / connector / GC / memory / checkpoint / node finding): more subtasks do not fix those.
+ *   medium or high availability / connector / GC / memory / checkpoint / node finding): more
+ *   subtasks do not fix those.
  * - All-or-nothing like the operator, but per direction: a vertex below the band (cannot keep up
  *   with headroom) triggers a scale-up, in which every vertex goes to at least its sized
  *   parallelism and none shrinks; only when none is below it, a vertex above the band (too many
@@ -101,6 +103,8 @@ export class ReactivePlanner implements Planner {
     private readonly policyFor?: (job: JobRef) => EffectivePolicy,
     /** Promotion calendar floors (calendar.ts); absent = reactive only. */
     private readonly calendar?: PromotionCalendar,
+    /** Input-rate forecast (forecast.ts); absent = no forecast. */
+    private readonly forecaster?: RateForecaster,
   ) {}
 
   async plan(ctx: PlanContext): Promise<PlannedAction[]> {
@@ -115,6 +119,8 @@ export class ReactivePlanner implements Planner {
       : this.settings;
     if (snapshot.jobStatus?.state !== 'RUNNING') return skip('not-running');
     const restartMs = await this.restartTime(job, snapshot, now, s.restartMs);
+    const input = sourceInput(facts);
+    if (input !== undefined) await this.forecaster?.observe(job, now, input.read, input.pending);
     const uptime = num(facts.job.facts, 'job.uptime');
     if (uptime === undefined || uptime * 1000 < s.stabilizationMs) return skip('stabilizing');
     if (report.findings.some(blocks)) return skip('blocked-by-finding');
@@ -127,7 +133,22 @@ export class ReactivePlanner implements Planner {
     if (!raise && (await this.store.getRecord('cooldown', job.jobKey, now)) !== undefined)
       return skip('cooldown');
 
-    const reactive = await this.reactive(ctx, { ...s, restartMs }, basis, names, policy);
+    const forecast =
+      input === undefined
+        ? undefined
+        : await this.forecaster?.forecast(
+            job,
+            now,
+            restartMs + this.forecaster.settings.marginMs,
+            t => (this.calendar?.active(job, t, restartMs).length ?? 0) > 0,
+          );
+    // Only a rise counts: the forecast sizes up or holds a scale-down back, never scales down.
+    const growth =
+      forecast !== undefined && forecast.level > 0 ? Math.max(1, forecast.rate / forecast.level) : 1;
+    const reactive = await this.reactive(ctx, { ...s, restartMs }, basis, names, policy, {
+      growth,
+      known: forecast !== undefined,
+    });
     let target: Record<string, number>;
     let direction: 'up' | 'down';
     if (raise) {
@@ -154,9 +175,11 @@ export class ReactivePlanner implements Planner {
     const moves = Object.keys(target)
       .filter(id => target[id] !== basis[id])
       .map(id => `${names[id] ?? id} ${basis[id]} → ${target[id]}`);
+    const byForecast =
+      !raise && typeof reactive === 'object' && reactive.byForecast && forecast !== undefined;
     const why = raise
       ? `calendar ${floor.windows.map(w => w.id).join(', ')}: ${floor.windows[0]?.phase === 'lead' ? `pre-scale before the peak at ${new Date(floor.windows[0].start).toISOString()}` : 'floor'}: ${moves.join(', ')}${floor.capacityNote}`
-      : `${direction === 'up' ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization)`;
+      : `${direction === 'up' ? 'scale up' : 'scale down'}: ${moves.join(', ')} (sized for ${Math.round(s.targetUtilization * 100)}% utilization${byForecast ? `; ${describeForecast(forecast)}` : ''})`;
     const expectedRate = expectedRates(facts, basis, target);
     this.lastSkip.delete(job.jobKey);
     return [
@@ -169,7 +192,7 @@ export class ReactivePlanner implements Planner {
         createdAt: now,
         expiresAt: now + s.approvalTtlMs,
         status: 'planned',
-        origin: raise ? 'calendar' : 'reactive',
+        origin: raise ? 'calendar' : byForecast ? 'forecast' : 'reactive',
         ...(expectedRate === undefined ? {} : { expectedRate }),
       },
     ];
@@ -185,14 +208,27 @@ export class ReactivePlanner implements Planner {
     basis: Readonly<Record<string, number>>,
     names: Readonly<Record<string, string>>,
     policy: EffectivePolicy | undefined,
-  ): Promise<{ direction: 'up' | 'down'; target: Record<string, number> } | PlanSkip> {
+    /**
+     * growth: forecast input rate ÷ current level (≥ 1). known: the job has enough history for a
+     * forecast; then a scale-up is due when the forecast load would saturate a vertex before a
+     * rescale started now is done, else (no history) when a vertex is above the band now.
+     */
+    outlook: { growth: number; known: boolean },
+  ): Promise<{ direction: 'up' | 'down'; target: Record<string, number>; byForecast: boolean } | PlanSkip> {
     const { job, snapshot, facts, now } = ctx;
     const byId = new Map<string, SubjectFacts>(facts.vertices.map(v => [v.subject.id, v]));
     const catchUpSec = s.catchUpMs / 1000;
     const backlog = facts.sources.some(src => (num(src.facts, 'source.lagSeconds') ?? 0) > catchUpSec);
+    // The part of every target rate that works off the sources' backlog (detect adds backlog ÷
+    // catch-up to the input rate). Like the operator's CATCH_UP it is added to the capacity, not
+    // divided by the target utilization: catching up may use the headroom, and the forecast
+    // grows only the input part.
+    const catchUpShare = backlogShare(facts, byId, catchUpSec);
     const sized: Record<string, number> = {};
     let needsUp = false;
     let needsDown = false;
+    /** Only the forecast finds a vertex below the band (the load has not arrived yet). */
+    let forecastUp = false;
     for (const v of snapshot.vertices) {
       const f = byId.get(v.id)?.facts ?? {};
       const tpr = num(f, 'vertex.trueProcessingRate');
@@ -207,14 +243,24 @@ export class ReactivePlanner implements Planner {
         sized[v.id] = v.parallelism;
         continue;
       }
-      const c = { targetRate: target, catchUpRate: 0, restartSec: s.restartMs / 1000, catchUpSec };
+      const c = {
+        targetRate: target * (1 - catchUpShare),
+        catchUpRate: target * catchUpShare,
+        restartSec: s.restartMs / 1000,
+        catchUpSec,
+      };
       const band = utilizationBand(c, s.band, backlog);
-      if (tpr < band.scaleUpBelow) needsUp = true;
+      // The forecast target: what the vertex will have to carry once a rescale started now is done.
+      const ahead = { ...c, targetRate: c.targetRate * outlook.growth };
+      const saturates = (x: typeof c): boolean =>
+        tpr < requiredCapacity({ ...x, utilization: 1, withRestart: false });
+      if (outlook.known ? saturates(c) : tpr < band.scaleUpBelow) needsUp = true;
+      else if (outlook.known && outlook.growth > 1 && saturates(ahead)) forecastUp = true;
       else if (tpr > band.scaleDownAbove) needsDown = true;
       sized[v.id] = targetParallelism({
         parallelism: v.parallelism,
         trueProcessingRate: tpr,
-        capacity: requiredCapacity({ ...c, utilization: s.targetUtilization, withRestart: true }),
+        capacity: requiredCapacity({ ...ahead, utilization: s.targetUtilization, withRestart: true }),
         maxParallelism: v.maxParallelism ?? 128,
         minParallelism: s.minParallelism,
         maxParallelismBound: s.maxParallelism,
@@ -224,6 +270,25 @@ export class ReactivePlanner implements Planner {
         align: v.keyedInput === true || v.partitions !== undefined,
         alignment: s.alignment,
       });
+    }
+    const reactiveUp = needsUp;
+    // A forecast rise outranks a scale-down: nothing shrinks below what the forecast needs.
+    if (forecastUp) {
+      needsUp = true;
+      needsDown = false;
+    }
+    // Capacity a scale-up added to work off a backlog is given back once the backlog is gone,
+    // without the scale-down delay: why it was there is known, and it is no longer needed.
+    const lentKey = `catch-up:${job.jobKey}`;
+    let giveBack = false;
+    if (!needsUp && catchUpShare < CAUGHT_UP_BELOW) {
+      const lent = await this.store.getRecord<{ at: number }>('floor', lentKey, now);
+      const sum = (m: Readonly<Record<string, number>>): number =>
+        snapshot.vertices.reduce((a, v) => a + (m[v.id] ?? 0), 0);
+      if (lent !== undefined && sum(sized) <= (1 - GIVE_BACK_AT_LEAST) * sum(basis)) {
+        giveBack = true;
+        needsDown = true;
+      }
     }
     const changed = Object.keys(sized).filter(id => sized[id] !== basis[id]);
     if ((!needsUp && !needsDown) || changed.length === 0) {
@@ -246,18 +311,29 @@ export class ReactivePlanner implements Planner {
         if (target[id] !== undefined) target[id] = Math.max(basis[id] ?? 0, Math.min(target[id] ?? cap, cap));
       if (Object.keys(target).every(id => target[id] === basis[id])) return 'ineffective-scale-up';
       await this.store.deleteRecord('scale-down-timer', job.jobKey);
-      return { direction: 'up', target };
+      if (catchUpShare >= LENDS_CATCH_UP_FROM)
+        await this.store.putRecord('floor', lentKey, { at: now }, now + s.scaleDownDelayMs);
+      return { direction: 'up', target, byForecast: forecastUp && !reactiveUp };
+    }
+    if (giveBack) {
+      await this.store.deleteRecord('floor', lentKey);
+      await this.store.deleteRecord('scale-down-timer', job.jobKey);
+      return { direction: 'down', target, byForecast: false };
     }
     const timer = await this.store.getRecord<ScaleDownTimer>('scale-down-timer', job.jobKey, now);
     const merged = timer ? maxPerVertex(timer.target, target) : target;
     const since = timer?.since ?? now;
-    if (now - since < s.scaleDownDelayMs) {
+    // A calendar window's release is the announced end of a peak: a scale-down wanted since
+    // before it was released does not wait out the rest of the delay.
+    const released = this.calendar?.releasedSince(job, since, now, s.restartMs) === true;
+    if (now - since < s.scaleDownDelayMs && !released) {
       await this.store.putRecord('scale-down-timer', job.jobKey, { since, target: merged });
       return 'scale-down-delay';
     }
-    target = merged;
+    // After an announced end, what the load needs now; otherwise the highest wish of the wait.
+    if (!released) target = merged;
     await this.store.deleteRecord('scale-down-timer', job.jobKey);
-    return { direction: 'down', target };
+    return { direction: 'down', target, byForecast: false };
   }
 
   /**
@@ -334,6 +410,13 @@ interface RestartTimes {
   samples: number[];
 }
 
+/** A scale-up with at least this share of catch-up capacity lends it (given back once caught up). */
+const LENDS_CATCH_UP_FROM = 0.1;
+/** Caught up: the backlog is below this share of the sources' target rate. */
+const CAUGHT_UP_BELOW = 0.02;
+/** Lent capacity is given back only when it is at least this share of the job's subtasks. */
+const GIVE_BACK_AT_LEAST = 0.1;
+
 /** Restart times kept per job; the slowest of them sets `lead: auto`. */
 const RESTART_SAMPLES = 3;
 const DAY = 86_400_000;
@@ -359,8 +442,54 @@ function expectedRates(
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
+/** What the job's sources read (records/s) and what waits in front of them; absent without rates. */
+function sourceInput(facts: PlanContext['facts']): { read: number; pending: number } | undefined {
+  let out: { read: number; pending: number } | undefined;
+  for (const src of facts.sources) {
+    const read = num(src.facts, 'source.recordsRate');
+    if (read === undefined) continue;
+    out = {
+      read: (out?.read ?? 0) + read,
+      pending: (out?.pending ?? 0) + (num(src.facts, 'source.pendingRecords') ?? 0),
+    };
+  }
+  return out;
+}
+
+/** Share of the sources' target rate that is backlog ÷ catch-up (0 without a backlog). */
+function backlogShare(
+  facts: PlanContext['facts'],
+  byId: ReadonlyMap<string, SubjectFacts>,
+  catchUpSec: number,
+): number {
+  let total = 0;
+  let catchUp = 0;
+  for (const src of facts.sources) {
+    total += num(byId.get(src.subject.id)?.facts ?? {}, 'vertex.targetRate') ?? 0;
+    catchUp += (num(src.facts, 'source.pendingRecords') ?? 0) / catchUpSec;
+  }
+  return total > 0 && catchUpSec > 0 ? Math.min(1, catchUp / total) : 0;
+}
+
+function describeForecast(f: Forecast): string {
+  if (f.basis === 'level') return `forecast: no rise from ${Math.round(f.level)}/s`;
+  const what =
+    f.basis === 'trend'
+      ? 'trend'
+      : `same time ${f.seasonMs === DAY ? 'yesterday' : `${Math.round((f.seasonMs ?? 0) / DAY)} d ago`}`;
+  return `forecast ${Math.round(f.rate)}/s in ${Math.round(f.horizonMs / 1000)} s from ${Math.round(f.level)}/s (${what})`;
+}
+
+/**
+ * A firing `block-scaling` finding, or one of a blocking category that matters: a low one is
+ * advice that says there is nothing to do (e.g. one checkpoint that failed during a rescale's
+ * restart), and must not hold a saturated job at its parallelism for the rule's window.
+ */
 function blocks(f: Finding): boolean {
-  return f.state === 'firing' && (f.action.kind === 'block-scaling' || BLOCKING_CATEGORIES.has(f.category));
+  return (
+    f.state === 'firing' &&
+    (f.action.kind === 'block-scaling' || (BLOCKING_CATEGORIES.has(f.category) && f.severity !== 'low'))
+  );
 }
 
 function maxPerVertex(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
