@@ -29,6 +29,11 @@ export function schedulerIdOf(jobKey: string): string {
   return `job-${Buffer.from(jobKey).toString('base64url')}`;
 }
 
+/** What decides whether a scheduler must be rewritten: its interval and its job data. */
+function fingerprint(every: number | undefined, data: unknown): string {
+  return `${String(every)} ${JSON.stringify(data)}`;
+}
+
 /**
  * The distributed scheduler: one BullMQ Job Scheduler per watched job (`upsertJobScheduler`,
  * idempotent, so every replica may sync the same inventory) and a worker in each replica.
@@ -63,28 +68,38 @@ export class BullmqScheduler {
     this.queue.on('error', err => opts.log.warn({ err: err.message }, 'queue error'));
   }
 
-  /** Upserts a scheduler per job and removes the schedulers of jobs that are gone. */
-  async sync(jobs: readonly JobRef[]): Promise<{ added: number; removed: number }> {
+  /**
+   * Upserts the scheduler of every new or changed job (interval or job data differ) and removes
+   * the schedulers of jobs that are gone. Unchanged schedulers are left alone: an upsert rewrites
+   * the scheduler and its next delayed job, which at thousands of jobs per discovery per replica
+   * is most of the Redis traffic. Idempotent, so every replica may sync the same inventory.
+   */
+  async sync(jobs: readonly JobRef[]): Promise<{ added: number; removed: number; updated: number }> {
     const wanted = new Map(jobs.map(j => [schedulerIdOf(j.jobKey), j]));
-    const existing = new Set<string>();
+    const existing = new Map<string, string>();
     const pageSize = 1000;
     for (let start = 0; ; start += pageSize) {
       const page = await this.queue.getJobSchedulers(start, start + pageSize - 1, true);
-      for (const s of page) if (s.key.startsWith('job-')) existing.add(s.key);
+      for (const s of page)
+        if (s.key.startsWith('job-')) existing.set(s.key, fingerprint(s.every, s.template?.data));
       if (page.length < pageSize) break;
     }
     let added = 0;
+    let updated = 0;
     for (const [id, job] of wanted) {
-      if (!existing.has(id)) added += 1;
+      const current = existing.get(id);
+      if (current === fingerprint(this.opts.intervalMs, job)) continue;
+      if (current === undefined) added += 1;
+      else updated += 1;
       await this.queue.upsertJobScheduler(id, { every: this.opts.intervalMs }, { name: 'cycle', data: job });
     }
     let removed = 0;
-    for (const id of existing) {
+    for (const id of existing.keys()) {
       if (wanted.has(id)) continue;
       await this.queue.removeJobScheduler(id);
       removed += 1;
     }
-    return { added, removed };
+    return { added, removed, updated };
   }
 
   async schedulerCount(): Promise<number> {
