@@ -29,6 +29,11 @@ export function schedulerIdOf(jobKey: string): string {
   return `job-${Buffer.from(jobKey).toString('base64url')}`;
 }
 
+/** TTL of the per-job cycle lock: half a tick (at least 1 s); withLock renews it while held. */
+export function cycleLockTtl(intervalMs: number): number {
+  return Math.max(1_000, Math.floor(intervalMs / 2));
+}
+
 /** What decides whether a scheduler must be rewritten: its interval and its job data. */
 function fingerprint(every: number | undefined, data: unknown): string {
   return `${String(every)} ${JSON.stringify(data)}`;
@@ -43,7 +48,8 @@ function fingerprint(every: number | undefined, data: unknown): string {
  *   a second delivery finds it busy and skips.
  * - A killed worker: its active cycle's lock expires after `lockDuration` (one tick) and the
  *   stalled check (every tick) hands it to another worker; its future ticks are plain delayed
- *   jobs any worker takes. Takeover within two ticks.
+ *   jobs any worker takes, and the job's cycle lock (half a tick, renewed while a cycle runs)
+ *   has expired by the next one. Takeover within two ticks.
  * - Shutdown drains (waits for running cycles) up to a timeout, then forces, then closes Redis.
  */
 export class BullmqScheduler {
@@ -137,9 +143,17 @@ export class BullmqScheduler {
     }
     const ref = parsed.data;
     try {
-      await this.opts.store.withLock(`cycle:${ref.jobKey}`, Math.max(5_000, this.opts.intervalMs * 2), () =>
-        this.opts.run(ref),
-      );
+      // The lock is renewed while the cycle runs (every third of its TTL), so the TTL only says
+      // how long a killed worker blocks the job: under one tick, so the next tick runs it.
+      await this.opts.store.withLock(`cycle:${ref.jobKey}`, cycleLockTtl(this.opts.intervalMs), async () => {
+        // Debug lines (pino adds the time): the per-cycle trace the fleet test reads.
+        this.opts.log.debug({ jobKey: ref.jobKey, jobId: job.id }, 'cycle started');
+        try {
+          await this.opts.run(ref);
+        } finally {
+          this.opts.log.debug({ jobKey: ref.jobKey, jobId: job.id }, 'cycle ended');
+        }
+      });
       return { status: 'done' };
     } catch (err) {
       if (err instanceof LockBusyError) return { status: 'skipped-busy' };
