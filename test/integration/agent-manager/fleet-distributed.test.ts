@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -79,7 +79,7 @@ function redisServer(port: number, dataDir: string): Promise<ChildProcess> {
 }
 
 /** The simulator's fleet mode in its own process; resolves with the origin URLs it prints. */
-async function simulator(): Promise<string[]> {
+async function simulator(): Promise<{ urls: string[]; pid: number }> {
   const child = spawn(
     process.execPath,
     [
@@ -101,7 +101,7 @@ async function simulator(): Promise<string[]> {
     createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', code => reject(new Error(`simulator exited with ${String(code)}`)));
   });
-  return (JSON.parse(line) as { urls: string[] }).urls;
+  return { urls: (JSON.parse(line) as { urls: string[] }).urls, pid: child.pid ?? 0 };
 }
 
 /** Cycle start/end of every job, from the workers' "cycle started" / "cycle ended" debug lines. */
@@ -158,6 +158,12 @@ async function stats(redis: Redis): Promise<RedisStats> {
   };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ
+}
+
 async function commandCalls(redis: Redis): Promise<Map<string, number>> {
   const info = await redis.info('commandstats');
   return new Map([...info.matchAll(/cmdstat_([^:]+):calls=(\d+)/g)].map(m => [m[1] ?? '', Number(m[2])]));
@@ -181,7 +187,7 @@ describe(`distributed fleet: ${JOBS} simulated jobs, 2 worker processes, one red
       mkdirSync(dataDir);
       let redisProcess = await redisServer(port, dataDir);
       const url = `redis://127.0.0.1:${port}`;
-      const urls = await simulator();
+      const { urls, pid: simPid } = await simulator();
       const configFile = join(dir, 'autopilot.json');
       writeFileSync(
         configFile,
@@ -211,11 +217,13 @@ describe(`distributed fleet: ${JOBS} simulated jobs, 2 worker processes, one red
         // Steady window of two ticks: Redis operations and bytes per cycle.
         const s0 = await stats(observer);
         const c0 = await commandCalls(observer);
+        const cpu0 = [pidA, pidB, simPid, redisProcess.pid ?? 0].map(cpuSeconds);
         const e0 = cyclesEnded;
         const steadyFrom = Date.now();
         await sleep(2 * TICK);
         const s1 = await stats(observer);
         const c1 = await commandCalls(observer);
+        const cpu = [pidA, pidB, simPid, redisProcess.pid ?? 0].map((p, i) => cpuSeconds(p) - (cpu0[i] ?? 0));
         const steadyCycles = cyclesEnded - e0;
         const perCycle = {
           cycles: steadyCycles,
@@ -228,6 +236,11 @@ describe(`distributed fleet: ${JOBS} simulated jobs, 2 worker processes, one red
             .slice(0, 8)
             .map(([cmd, n]) => `${cmd}=${n.toFixed(2)}`)
             .join(' '),
+          cpuMsPerCycle: {
+            workers: (((cpu[0] ?? 0) + (cpu[1] ?? 0)) * 1000) / steadyCycles,
+            simulator: ((cpu[2] ?? 0) * 1000) / steadyCycles,
+            redis: ((cpu[3] ?? 0) * 1000) / steadyCycles,
+          },
         };
         console.log(`steady window (2 ticks of ${TICK} ms): ${JSON.stringify(perCycle)}`);
         expect(steadyCycles).toBeGreaterThanOrEqual(JOBS);
