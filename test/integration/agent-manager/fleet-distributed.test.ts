@@ -203,6 +203,7 @@ describe(`distributed fleet: ${JOBS} simulated jobs, 2 worker processes, one red
       const observer = new Redis(url, { maxRetriesPerRequest: null });
       observer.on('error', () => undefined); // refused while redis-server restarts; it reconnects
       const queue = new Queue('cycles', { connection: observer, prefix: PREFIX });
+      queue.on('error', () => undefined);
       try {
         const a = worker(configFile);
         const b = worker(configFile);
