@@ -15,14 +15,15 @@ import { freePort, stopProcess, waitForPing } from '../../setup/redis.global.js'
  * The observer is the workers' own debug log on stdout: BullmqScheduler writes "cycle started" /
  * "cycle ended" (with pino's time) inside the per-job cycle lock; the process is the worker.
  *
- * Tick: 30 s by default (FLEET_DIST_TICK_MS): on 2 shared cores two workers cycle 3,000 jobs
- * with full REST collection (about 100 cycles/s) and the simulator answers them. Run time is
- * about 5 ticks (warm-up, 2-tick steady window, 2 ticks after the kill, the restart).
+ * Default scale: 600 jobs over 20 origins at a 30 s tick (about 2.5 min on 2 shared cores);
+ * the issue's 3,000 jobs: FLEET_DIST_JOBS=3000 FLEET_DIST_ORIGINS=30 FLEET_DIST_TICK_MS=60000
+ * (about 7 min). A whole cycle with REST collection costs about 14 ms of worker CPU and as much
+ * in the simulator, so 3,000 jobs need a tick of 60 s or more on 2 cores.
  */
 
 const ROOT = join(import.meta.dirname, '../../..');
-const JOBS = Number(process.env.FLEET_DIST_JOBS ?? 3000);
-const ORIGINS = Number(process.env.FLEET_DIST_ORIGINS ?? 30);
+const JOBS = Number(process.env.FLEET_DIST_JOBS ?? 600);
+const ORIGINS = Number(process.env.FLEET_DIST_ORIGINS ?? 20);
 const TICK = Number(process.env.FLEET_DIST_TICK_MS ?? 30_000);
 const PREFIX = 'fleetdist';
 
