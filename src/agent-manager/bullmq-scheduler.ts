@@ -29,6 +29,16 @@ export function schedulerIdOf(jobKey: string): string {
   return `job-${Buffer.from(jobKey).toString('base64url')}`;
 }
 
+/** TTL of the per-job cycle lock: half a tick (at least 1 s); withLock renews it while held. */
+export function cycleLockTtl(intervalMs: number): number {
+  return Math.max(1_000, Math.floor(intervalMs / 2));
+}
+
+/** What decides whether a scheduler must be rewritten: its interval and its job data. */
+function fingerprint(every: number | undefined, data: unknown): string {
+  return `${String(every)} ${JSON.stringify(data)}`;
+}
+
 /**
  * The distributed scheduler: one BullMQ Job Scheduler per watched job (`upsertJobScheduler`,
  * idempotent, so every replica may sync the same inventory) and a worker in each replica.
@@ -38,7 +48,8 @@ export function schedulerIdOf(jobKey: string): string {
  *   a second delivery finds it busy and skips.
  * - A killed worker: its active cycle's lock expires after `lockDuration` (one tick) and the
  *   stalled check (every tick) hands it to another worker; its future ticks are plain delayed
- *   jobs any worker takes. Takeover within two ticks.
+ *   jobs any worker takes, and the job's cycle lock (half a tick, renewed while a cycle runs)
+ *   has expired by the next one. Takeover within two ticks.
  * - Shutdown drains (waits for running cycles) up to a timeout, then forces, then closes Redis.
  */
 export class BullmqScheduler {
@@ -63,28 +74,38 @@ export class BullmqScheduler {
     this.queue.on('error', err => opts.log.warn({ err: err.message }, 'queue error'));
   }
 
-  /** Upserts a scheduler per job and removes the schedulers of jobs that are gone. */
-  async sync(jobs: readonly JobRef[]): Promise<{ added: number; removed: number }> {
+  /**
+   * Upserts the scheduler of every new or changed job (interval or job data differ) and removes
+   * the schedulers of jobs that are gone. Unchanged schedulers are left alone: an upsert rewrites
+   * the scheduler and its next delayed job, which at thousands of jobs per discovery per replica
+   * is most of the Redis traffic. Idempotent, so every replica may sync the same inventory.
+   */
+  async sync(jobs: readonly JobRef[]): Promise<{ added: number; removed: number; updated: number }> {
     const wanted = new Map(jobs.map(j => [schedulerIdOf(j.jobKey), j]));
-    const existing = new Set<string>();
+    const existing = new Map<string, string>();
     const pageSize = 1000;
     for (let start = 0; ; start += pageSize) {
       const page = await this.queue.getJobSchedulers(start, start + pageSize - 1, true);
-      for (const s of page) if (s.key.startsWith('job-')) existing.add(s.key);
+      for (const s of page)
+        if (s.key.startsWith('job-')) existing.set(s.key, fingerprint(s.every, s.template?.data));
       if (page.length < pageSize) break;
     }
     let added = 0;
+    let updated = 0;
     for (const [id, job] of wanted) {
-      if (!existing.has(id)) added += 1;
+      const current = existing.get(id);
+      if (current === fingerprint(this.opts.intervalMs, job)) continue;
+      if (current === undefined) added += 1;
+      else updated += 1;
       await this.queue.upsertJobScheduler(id, { every: this.opts.intervalMs }, { name: 'cycle', data: job });
     }
     let removed = 0;
-    for (const id of existing) {
+    for (const id of existing.keys()) {
       if (wanted.has(id)) continue;
       await this.queue.removeJobScheduler(id);
       removed += 1;
     }
-    return { added, removed };
+    return { added, removed, updated };
   }
 
   async schedulerCount(): Promise<number> {
@@ -122,9 +143,17 @@ export class BullmqScheduler {
     }
     const ref = parsed.data;
     try {
-      await this.opts.store.withLock(`cycle:${ref.jobKey}`, Math.max(5_000, this.opts.intervalMs * 2), () =>
-        this.opts.run(ref),
-      );
+      // The lock is renewed while the cycle runs (every third of its TTL), so the TTL only says
+      // how long a killed worker blocks the job: under one tick, so the next tick runs it.
+      await this.opts.store.withLock(`cycle:${ref.jobKey}`, cycleLockTtl(this.opts.intervalMs), async () => {
+        // Debug lines (pino adds the time): the per-cycle trace the fleet test reads.
+        this.opts.log.debug({ jobKey: ref.jobKey, jobId: job.id }, 'cycle started');
+        try {
+          await this.opts.run(ref);
+        } finally {
+          this.opts.log.debug({ jobKey: ref.jobKey, jobId: job.id }, 'cycle ended');
+        }
+      });
       return { status: 'done' };
     } catch (err) {
       if (err instanceof LockBusyError) return { status: 'skipped-busy' };

@@ -113,6 +113,8 @@ export async function startAutopilot(opts: AutopilotOptions): Promise<Autopilot>
   if (config.redis.url !== undefined) {
     mode = 'distributed';
     redis = new Redis(config.redis.url, { maxRetriesPerRequest: 3 });
+    // ioredis reconnects by itself; without a listener it prints every failed attempt to stderr.
+    redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
     const redisStore = new RedisStore(redis, config.redis.prefix);
     const d = await redisStore.durability();
     if (d.unverifiable !== undefined)

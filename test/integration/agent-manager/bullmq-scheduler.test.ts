@@ -6,6 +6,7 @@ import { BullmqScheduler, schedulerIdOf } from '../../../src/agent-manager/bullm
 import type { JobRef } from '../../../src/domain/index.js';
 import { RedisStore } from '../../../src/state/redis-store.js';
 import { createLogger } from '../../../src/telemetry/logger.js';
+import { startRedis } from '../../setup/redis.global.js';
 
 const url = `redis://127.0.0.1:${inject('redisPort')}`;
 const redis = new Redis(url);
@@ -22,27 +23,50 @@ const ref = (i: number): JobRef => ({
   restUrl: 'http://127.0.0.1:1',
   labels: {},
 });
+/** Calls of EVALSHA (BullMQ's Lua scripts: every write) so far, from INFO commandstats. */
+async function commandCounts(r: Redis): Promise<{ evalsha: number }> {
+  const info = await r.info('commandstats');
+  const m = /cmdstat_evalsha:calls=(\d+)/.exec(info);
+  return { evalsha: Number(m?.[1] ?? 0) };
+}
 const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
 describe('BullMQ scheduler (real redis-server)', () => {
   it('syncs one Job Scheduler per job, idempotently, and removes the ones that are gone', async () => {
     const prefix = `sync-${process.pid}`;
+    // Its own redis-server: the command counts below must not see other test files.
+    const own = await startRedis(['--appendonly', 'yes']);
+    const ownUrl = `redis://127.0.0.1:${own.port}`;
+    const ownRedis = new Redis(ownUrl);
     const s = new BullmqScheduler({
-      redisUrl: url,
+      redisUrl: ownUrl,
       prefix,
       intervalMs: 60_000,
       concurrency: 1,
       run: () => Promise.resolve(),
-      store: new RedisStore(redis, prefix),
+      store: new RedisStore(ownRedis, prefix),
       log,
     });
     const jobs = Array.from({ length: 50 }, (_, i) => ref(i));
-    expect(await s.sync(jobs)).toEqual({ added: 50, removed: 0 });
-    expect(await s.sync(jobs)).toEqual({ added: 0, removed: 0 });
-    expect(await s.sync(jobs.slice(0, 40))).toEqual({ added: 0, removed: 10 });
+    expect(await s.sync(jobs)).toEqual({ added: 50, removed: 0, updated: 0 });
+    // An unchanged inventory writes nothing: no upsert, no removal.
+    const before = await commandCounts(ownRedis);
+    expect(await s.sync(jobs)).toEqual({ added: 0, removed: 0, updated: 0 });
+    const after = await commandCounts(ownRedis);
+    expect(after.evalsha - before.evalsha).toBe(0);
+    // A new incarnation (new Flink job id after an upgrade) rewrites that job's scheduler only.
+    const upgraded = jobs.map((j, i) => (i === 3 ? { ...j, incarnation: 'j3b', flinkJobId: 'j3b' } : j));
+    expect(await s.sync(upgraded)).toEqual({ added: 0, removed: 0, updated: 1 });
+    const queue = new Queue('cycles', { connection: ownRedis, prefix });
+    const scheduler = await queue.getJobScheduler(schedulerIdOf('rest:c1/job-3'));
+    await queue.close();
+    expect((scheduler?.template?.data as JobRef | undefined)?.flinkJobId).toBe('j3b');
+    expect(await s.sync(upgraded.slice(0, 40))).toEqual({ added: 0, removed: 10, updated: 0 });
     expect(await s.schedulerCount()).toBe(40);
     expect(schedulerIdOf('rest:c1/job-1')).not.toContain(':');
     await s.close();
+    await ownRedis.quit();
+    await own.stop();
   });
 
   it('two replicas share the work, never run one job twice at once, and one takes over when the other dies', async () => {
