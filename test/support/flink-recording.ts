@@ -153,6 +153,8 @@ export const SOURCE_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   '/taskmanagers/{taskmanagerid}/metrics?get': wire.metricValuesSchema,
   '/jobmanager/metrics?get': wire.metricValuesSchema,
   '/jobs/{jobid}/resource-requirements': wire.resourceRequirementsSchema,
+  '/jobmanager/logs': wire.logListSchema,
+  '/taskmanagers/{taskmanagerid}/logs': wire.logListSchema,
 };
 
 export const FIXTURES_DIR = join(import.meta.dirname, '..', 'fixtures');
