@@ -452,6 +452,19 @@ export async function jobSnapshotOf(
 }
 
 /**
+ * Why the Flink version could not be read, as the error a collection fails with: the JobManager
+ * being unreachable, over budget or slow stays what it is; anything else means it is unreachable.
+ */
+export function versionError(err: unknown, url: string): FlinkRestError {
+  if (
+    err instanceof FlinkRestError &&
+    (err.code === 'unreachable' || err.code === 'budget' || err.code === 'timeout')
+  )
+    return err;
+  return new FlinkRestError('unreachable', 'cannot read the Flink version', { url }, { cause: err });
+}
+
+/**
  * Everything the REST source can tell about one job at `now`. Parts that fail (malformed, partial,
  * slow) are listed in `snapshot.missing` and left absent; it throws a FlinkRestError only when
  * nothing useful can be collected: the JobManager is unreachable or the job is gone.
@@ -462,17 +475,7 @@ export async function collectSnapshot(client: FlinkRestClient, job: JobRef, now:
   try {
     features = await client.features(now);
   } catch (err) {
-    if (
-      err instanceof FlinkRestError &&
-      (err.code === 'unreachable' || err.code === 'budget' || err.code === 'timeout')
-    )
-      throw err;
-    throw new FlinkRestError(
-      'unreachable',
-      'cannot read the Flink version',
-      { url: client.baseUrl },
-      { cause: err },
-    );
+    throw versionError(err, client.baseUrl);
   }
   const versionKnown = features !== FALLBACK_FEATURES;
   if (!versionKnown) parts.missing.push('cluster.version');

@@ -25,6 +25,7 @@ import {
   Parts,
   setTaskManagerValues,
   taskManagerBase,
+  versionError,
 } from '../flink-rest/snapshot.js';
 import { FALLBACK_FEATURES, type FlinkFeatures } from '../flink-rest/version.js';
 import type { PrometheusClient } from './client.js';
@@ -261,17 +262,7 @@ export class BulkCollector {
       f = await features;
     } catch (err) {
       this.stats.queries += (await metricsPromise).families.length;
-      if (
-        err instanceof FlinkRestError &&
-        (err.code === 'unreachable' || err.code === 'budget' || err.code === 'timeout')
-      )
-        throw err;
-      throw new FlinkRestError(
-        'unreachable',
-        'cannot read the Flink version',
-        { url: rest.baseUrl },
-        { cause: err },
-      );
+      throw versionError(err, rest.baseUrl);
     }
     const versionKnown = f !== FALLBACK_FEATURES;
     if (!versionKnown) parts.missing.push('cluster.version');
